@@ -1,0 +1,44 @@
+//! `cargo xtask`: the project's commands.
+//!
+//! - `setup`: installs what builds and tests need (idempotent, fast when done)
+//! - `build`: the npm package, the script-tag file and the demo under `dist/`
+//! - `test`: every check, ending with one summary line
+//! - `demo`: build, then serve the demo page on 127.0.0.1:8080
+
+mod build;
+mod serve;
+mod setup;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  setup              install the wasm target, wasm-bindgen-cli, Chromium + chromedriver, npm dev deps
+  build [--dev]      build dist/npm, dist/standalone-auraloader.js and dist/demo (--dev: no wasm-opt, debug wasm)
+  test               fmt, clippy, native tests, wasm tests in headless Chromium, package tests
+  demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("setup") => setup::run(setup::Need::Everything).map(|_| ()),
+        Some("build") => build::run(&build::Options::from_args(&args[1..])).map(|_| ()),
+        Some("test") => test::run(),
+        Some("demo") => serve::demo(&args[1..]),
+        Some("-h" | "--help" | "help") | None => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
