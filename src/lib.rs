@@ -8,8 +8,8 @@
 
 pub mod browser;
 mod signer;
-mod widget;
 pub mod ui;
+mod widget;
 
 pub use signer::sign_request;
 pub use widget::StandaloneAuraloader;

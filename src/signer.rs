@@ -42,7 +42,9 @@ pub fn sign_request(
         set(config, "headers", &headers)?;
     }
     for key in Object::keys(headers.unchecked_ref::<Object>()).iter() {
-        let Some(name) = key.as_string() else { continue };
+        let Some(name) = key.as_string() else {
+            continue;
+        };
         let value = get(&headers, &name)?;
         if let Some(value) = value.as_string() {
             request.set_header(&name, &value);
@@ -58,7 +60,11 @@ pub fn sign_request(
 
     let timestamp = match get(options, "timestamp")?.as_f64() {
         Some(t) if t >= 0.0 && t.fract() == 0.0 => t as u64,
-        Some(_) => return Err(JsError::new("sign(config): timestamp must be whole Unix seconds")),
+        Some(_) => {
+            return Err(JsError::new(
+                "sign(config): timestamp must be whole Unix seconds",
+            ))
+        }
         None => (js_sys::Date::now() / 1000.0).floor() as u64,
     };
     let nonce = match get(options, "nonce")?.as_string() {

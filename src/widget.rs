@@ -140,7 +140,10 @@ impl StandaloneAuraloader {
 
 /// `GET {apiBaseUrl}/uploader/config` with the upload token and API key.
 async fn fetch_uploader_config(config: &WidgetConfig) -> Result<UploaderConfig, JsValue> {
-    let url = format!("{}/uploader/config", config.api_base_url.trim_end_matches('/'));
+    let url = format!(
+        "{}/uploader/config",
+        config.api_base_url.trim_end_matches('/')
+    );
     let response = gloo_net::http::Request::get(&url)
         .header("X-Api-Key", &config.api_token)
         .header("Authorization", &format!("Bearer {}", config.upload_token))
@@ -161,7 +164,11 @@ async fn fetch_uploader_config(config: &WidgetConfig) -> Result<UploaderConfig, 
             401 | 403 => "auth_failed",
             _ => "config_failed",
         };
-        return Err(widget_error(code, &error_message(status, &body), Some(status)));
+        return Err(widget_error(
+            code,
+            &error_message(status, &body),
+            Some(status),
+        ));
     }
     UploaderConfig::from_json(&body)
         .map_err(|e| widget_error("config_invalid", &e.to_string(), Some(status)))

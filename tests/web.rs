@@ -1,6 +1,7 @@
 //! The widget's tests in a real browser (headless Chromium through
 //! `wasm-bindgen-test-runner`; `cargo xtask test` sets it up).
 #![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use auraloader::{sign_request, StandaloneAuraloader};
 use js_sys::{Object, Reflect};
@@ -35,8 +36,14 @@ fn signs_the_spec_vector_in_the_browser() {
         get(&headers, "Authorization").as_string().unwrap(),
         "AURA-HMAC-SHA256 Credential=test-app-id,SignedHeaders=content-type;host;x-aura-nonce;x-aura-timestamp,Signature=4e865169c280c238e93ea51681fdf9e5977ecbf0dc60fbbf0b6b7ccba2005093"
     );
-    assert_eq!(get(&headers, "X-Aura-Timestamp").as_string().unwrap(), "1706140800");
-    assert!(get(&headers, "Host").is_undefined(), "Host is signed but not set: browsers forbid it");
+    assert_eq!(
+        get(&headers, "X-Aura-Timestamp").as_string().unwrap(),
+        "1706140800"
+    );
+    assert!(
+        get(&headers, "Host").is_undefined(),
+        "Host is signed but not set: browsers forbid it"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -60,10 +67,13 @@ fn signing_uses_the_clock_and_a_fresh_uuid_v4_nonce() {
 
 #[wasm_bindgen_test]
 fn signing_adds_content_type_only_for_bodies() {
-    let with_body = js_sys::JSON::parse(r#"{"method":"POST","url":"https://h/api/x","data":{"a":1}}"#).unwrap();
+    let with_body =
+        js_sys::JSON::parse(r#"{"method":"POST","url":"https://h/api/x","data":{"a":1}}"#).unwrap();
     sign_request("id", "secret", &with_body, &JsValue::UNDEFINED).unwrap();
     assert_eq!(
-        get(&get(&with_body, "headers"), "Content-Type").as_string().as_deref(),
+        get(&get(&with_body, "headers"), "Content-Type")
+            .as_string()
+            .as_deref(),
         Some("application/json")
     );
     let without = js_sys::JSON::parse(r#"{"method":"GET","url":"https://h/api/x"}"#).unwrap();
@@ -88,15 +98,23 @@ fn widget_config(container: &str) -> JsValue {
 fn mount_is_refused_before_init() {
     let widget = StandaloneAuraloader::new(widget_config("nowhere")).unwrap();
     let error = widget.mount().unwrap_err();
-    assert_eq!(get(&error, "code").as_string().as_deref(), Some("not_initialized"));
+    assert_eq!(
+        get(&error, "code").as_string().as_deref(),
+        Some("not_initialized")
+    );
     assert!(!widget.is_mounted());
 }
 
 #[wasm_bindgen_test]
 async fn init_reports_a_missing_container() {
     let widget = StandaloneAuraloader::new(widget_config("no-such-element")).unwrap();
-    let error = wasm_bindgen_futures::JsFuture::from(widget.init()).await.unwrap_err();
-    assert_eq!(get(&error, "code").as_string().as_deref(), Some("container_not_found"));
+    let error = wasm_bindgen_futures::JsFuture::from(widget.init())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        get(&error, "code").as_string().as_deref(),
+        Some("container_not_found")
+    );
     let message = error.unchecked_into::<js_sys::Error>().message();
     assert!(String::from(message).contains("no-such-element"));
 }
@@ -108,8 +126,13 @@ async fn init_reports_an_unreachable_api_as_a_network_error() {
     container.set_id("unreachable-api");
     document.body().unwrap().append_child(&container).unwrap();
     let widget = StandaloneAuraloader::new(widget_config("unreachable-api")).unwrap();
-    let error = wasm_bindgen_futures::JsFuture::from(widget.init()).await.unwrap_err();
-    assert_eq!(get(&error, "code").as_string().as_deref(), Some("network_error"));
+    let error = wasm_bindgen_futures::JsFuture::from(widget.init())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        get(&error, "code").as_string().as_deref(),
+        Some("network_error")
+    );
     container.remove();
 }
 
@@ -133,6 +156,17 @@ fn restore_fetch(original: JsValue) {
     Reflect::set(&web_sys::window().unwrap(), &"fetch".into(), &original).unwrap();
 }
 
+async fn next_tick() {
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20)
+            .unwrap();
+    }))
+    .await
+    .unwrap();
+}
+
 fn container(id: &str) -> web_sys::Element {
     let document = web_sys::window().unwrap().document().unwrap();
     let element = document.create_element("div").unwrap();
@@ -144,12 +178,18 @@ fn container(id: &str) -> web_sys::Element {
 #[wasm_bindgen_test]
 async fn init_reports_a_rejected_token_with_its_status() {
     let element = container("rejected-token");
-    let original = fake_fetch(401, r#"{"error":{"code":"token_expired","message":"upload token expired"}}"#);
+    let original = fake_fetch(
+        401,
+        r#"{"error":{"code":"token_expired","message":"upload token expired"}}"#,
+    );
     let widget = StandaloneAuraloader::new(widget_config("rejected-token")).unwrap();
     let result = wasm_bindgen_futures::JsFuture::from(widget.init()).await;
     restore_fetch(original);
     let error = result.unwrap_err();
-    assert_eq!(get(&error, "code").as_string().as_deref(), Some("auth_failed"));
+    assert_eq!(
+        get(&error, "code").as_string().as_deref(),
+        Some("auth_failed")
+    );
     assert_eq!(get(&error, "statusCode").as_f64(), Some(401.0));
     assert_eq!(
         String::from(error.unchecked_into::<js_sys::Error>().message()),
@@ -171,19 +211,16 @@ async fn mounts_after_init_and_destroy_empties_the_container() {
     result.unwrap();
     widget.mount().unwrap();
     assert!(widget.is_mounted());
-    // Yew renders on the next tick.
-    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 20)
-            .unwrap();
-    }))
-    .await
-    .unwrap();
+    // Yew renders and unmounts on its scheduler, after the current task.
+    next_tick().await;
     let text = element.text_content().unwrap_or_default();
-    assert!(text.contains("Upload imaging studies"), "rendered: {text:?}");
+    assert!(
+        text.contains("Upload imaging studies"),
+        "rendered: {text:?}"
+    );
     widget.destroy();
     assert!(!widget.is_mounted());
+    next_tick().await;
     assert_eq!(element.child_element_count(), 0);
     element.remove();
 }
@@ -191,11 +228,17 @@ async fn mounts_after_init_and_destroy_empties_the_container() {
 #[wasm_bindgen_test]
 async fn init_rejects_an_unusable_server_config() {
     let element = container("bad-config");
-    let original = fake_fetch(200, r#"{"lift":{"endpoint":"/relative","token":"t"},"mode":"bulk"}"#);
+    let original = fake_fetch(
+        200,
+        r#"{"lift":{"endpoint":"/relative","token":"t"},"mode":"bulk"}"#,
+    );
     let widget = StandaloneAuraloader::new(widget_config("bad-config")).unwrap();
     let result = wasm_bindgen_futures::JsFuture::from(widget.init()).await;
     restore_fetch(original);
     let error = result.unwrap_err();
-    assert_eq!(get(&error, "code").as_string().as_deref(), Some("config_invalid"));
+    assert_eq!(
+        get(&error, "code").as_string().as_deref(),
+        Some("config_invalid")
+    );
     element.remove();
 }

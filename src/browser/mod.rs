@@ -12,7 +12,9 @@ pub fn random_uuid_v4() -> Result<String, JsError> {
     let crypto = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
         .ok()
         .filter(|c| c.is_object())
-        .ok_or_else(|| JsError::new("crypto.getRandomValues is not available in this environment"))?;
+        .ok_or_else(|| {
+            JsError::new("crypto.getRandomValues is not available in this environment")
+        })?;
     let crypto: web_sys::Crypto = crypto.unchecked_into();
     let mut bytes = [0u8; 16];
     crypto

@@ -42,23 +42,41 @@ pub fn build(tools: &Tools, options: &Options) -> Result<(), String> {
     let profile = if options.dev { "debug" } else { "release" };
 
     let mut cargo = util::cargo();
-    cargo.args(["build", "--package", "auraloader", "--lib", "--target", "wasm32-unknown-unknown"]);
+    cargo.args([
+        "build",
+        "--package",
+        "auraloader",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]);
     if !options.dev {
         cargo.arg("--release");
     }
     run_cmd(cargo.current_dir(&root))?;
-    let wasm = root.join("target/wasm32-unknown-unknown").join(profile).join("auraloader.wasm");
+    let wasm = root
+        .join("target/wasm32-unknown-unknown")
+        .join(profile)
+        .join("auraloader.wasm");
 
     let _ = std::fs::remove_dir_all(&stage);
-    run_cmd(Command::new(&tools.wasm_bindgen)
-        .args(["--target", "web", "--out-name", "auraloader", "--out-dir"])
-        .arg(&stage)
-        .arg(&wasm))?;
+    run_cmd(
+        Command::new(&tools.wasm_bindgen)
+            .args(["--target", "web", "--out-name", "auraloader", "--out-dir"])
+            .arg(&stage)
+            .arg(&wasm),
+    )?;
     let bg_wasm = stage.join("auraloader_bg.wasm");
     if !options.dev {
         wasm_opt(&root, &bg_wasm)?;
     }
-    for file in ["facade.js", "index.js", "node.js", "standalone.js", "index.d.ts"] {
+    for file in [
+        "facade.js",
+        "index.js",
+        "node.js",
+        "standalone.js",
+        "index.d.ts",
+    ] {
         copy(&root.join("www/js").join(file), &stage.join(file))?;
     }
 
@@ -103,7 +121,10 @@ pub fn build(tools: &Tools, options: &Options) -> Result<(), String> {
     copy(&standalone, &demo.join("standalone-auraloader.js"))?;
 
     print_sizes(&[
-        ("dist/npm/auraloader_bg.wasm", npm.join("auraloader_bg.wasm")),
+        (
+            "dist/npm/auraloader_bg.wasm",
+            npm.join("auraloader_bg.wasm"),
+        ),
         ("dist/npm (whole package)", npm.clone()),
         ("dist/standalone-auraloader.js", standalone.clone()),
     ])?;
@@ -122,19 +143,21 @@ fn wasm_opt(root: &Path, wasm: &Path) -> Result<(), String> {
         return Ok(());
     };
     // The features rustc enables by default for wasm32-unknown-unknown.
-    run_cmd(Command::new(tool)
-        .args([
-            "-Oz",
-            "--enable-bulk-memory",
-            "--enable-mutable-globals",
-            "--enable-nontrapping-float-to-int",
-            "--enable-sign-ext",
-            "--enable-reference-types",
-            "--enable-multivalue",
-        ])
-        .arg(wasm)
-        .arg("-o")
-        .arg(wasm))
+    run_cmd(
+        Command::new(tool)
+            .args([
+                "-Oz",
+                "--enable-bulk-memory",
+                "--enable-mutable-globals",
+                "--enable-nontrapping-float-to-int",
+                "--enable-sign-ext",
+                "--enable-reference-types",
+                "--enable-multivalue",
+            ])
+            .arg(wasm)
+            .arg("-o")
+            .arg(wasm),
+    )
 }
 
 /// A command for an executable of the npm dev dependencies.
@@ -143,7 +166,10 @@ fn node_bin(root: &Path, name: &str) -> Result<Command, String> {
     if path.is_file() {
         Ok(Command::new(path))
     } else {
-        Err(format!("{} is missing: run `cargo xtask setup`", path.display()))
+        Err(format!(
+            "{} is missing: run `cargo xtask setup`",
+            path.display()
+        ))
     }
 }
 
@@ -219,7 +245,8 @@ fn print_sizes(items: &[(&str, PathBuf)]) -> Result<(), String> {
         };
         let (mut raw, mut gz) = (0usize, 0usize);
         for file in files.iter().filter(|f| f.is_file()) {
-            let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let bytes =
+                std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
             raw += bytes.len();
             gz += gzip_len(&bytes)?;
         }

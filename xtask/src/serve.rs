@@ -22,10 +22,18 @@ pub fn demo(args: &[String]) -> Result<(), String> {
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let dev = args.iter().any(|a| a == "--dev");
     build::run(&Options { dev })?;
-    let listener =
-        TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let dist = crate::util::root().join("dist");
+    let listener = TcpListener::bind(&addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     println!("\nauraloader demo: http://{addr}/  (Ctrl-C to stop)");
+    serve(listener, crate::util::root().join("dist"));
+    Ok(())
+}
+
+/// Serves `dist` on `listener` until the process ends, one thread per connection.
+pub fn serve(listener: TcpListener, dist: PathBuf) {
+    let addr = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|_| "127.0.0.1:8080".to_owned());
     for stream in listener.incoming().flatten() {
         let dist = dist.clone();
         let addr = addr.clone();
@@ -35,7 +43,6 @@ pub fn demo(args: &[String]) -> Result<(), String> {
             }
         });
     }
-    Ok(())
 }
 
 fn handle(mut stream: TcpStream, dist: &Path, addr: &str) -> std::io::Result<()> {
@@ -110,7 +117,12 @@ fn content_type(path: &Path) -> &'static str {
     }
 }
 
-fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: &[u8]) -> std::io::Result<()> {
+fn respond(
+    stream: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+) -> std::io::Result<()> {
     let reason = match status {
         200 => "OK",
         204 => "No Content",

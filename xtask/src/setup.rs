@@ -109,10 +109,13 @@ fn npm_dev_dependencies() -> Result<PathBuf, String> {
     let modified = |p: &PathBuf| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let fresh = matches!((modified(&lock), modified(&stamp)), (Some(l), Some(s)) if s >= l);
     if !fresh {
-        let npm = find_tool(Some("NPM"), &["npm"]).ok_or("npm is needed: install it beside Node.js")?;
-        run_cmd(Command::new(npm)
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&www))?;
+        let npm =
+            find_tool(Some("NPM"), &["npm"]).ok_or("npm is needed: install it beside Node.js")?;
+        run_cmd(
+            Command::new(npm)
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&www),
+        )?;
     }
     Ok(node)
 }
@@ -120,7 +123,12 @@ fn npm_dev_dependencies() -> Result<PathBuf, String> {
 /// Chromium and chromedriver: `$CHROME` / `$CHROMEDRIVER`, else on PATH, else
 /// Debian's packages when running as root.
 fn browser() -> Result<(PathBuf, PathBuf), String> {
-    const CHROMES: [&str; 4] = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
+    const CHROMES: [&str; 4] = [
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+    ];
     let find = || {
         (
             find_tool(Some("CHROME"), &CHROMES),
@@ -133,16 +141,30 @@ fn browser() -> Result<(PathBuf, PathBuf), String> {
     let is_root = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
     if is_root && find_tool(None, &["apt-get"]).is_some() {
         println!("setup: installing Chromium and chromedriver from Debian's packages");
-        run_cmd(Command::new("apt-get").arg("update").env("DEBIAN_FRONTEND", "noninteractive"))?;
-        run_cmd(Command::new("apt-get")
-            .args(["install", "-y", "--no-install-recommends", "chromium", "chromium-driver"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        run_cmd(
+            Command::new("apt-get")
+                .arg("update")
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
+        run_cmd(
+            Command::new("apt-get")
+                .args([
+                    "install",
+                    "-y",
+                    "--no-install-recommends",
+                    "chromium",
+                    "chromium-driver",
+                ])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
         if let (Some(chrome), Some(driver)) = find() {
             return Ok((chrome, driver));
         }
     }
-    Err("the browser tests need Chromium and a matching chromedriver: install them \
+    Err(
+        "the browser tests need Chromium and a matching chromedriver: install them \
          (Debian: `apt-get install chromium chromium-driver`) or point CHROME and \
          CHROMEDRIVER at the executables"
-        .to_owned())
+            .to_owned(),
+    )
 }

@@ -10,6 +10,12 @@ use crate::build::{self, Options};
 use crate::setup::{self, Need, Tools};
 use crate::util::{self, describe};
 
+/// What one step did: the tests it counted, and why it failed if it did.
+struct Step {
+    counts: Counts,
+    error: Option<String>,
+}
+
 /// Tests counted in a step's output.
 #[derive(Default, Clone, Copy)]
 struct Counts {
@@ -21,14 +27,21 @@ struct Counts {
 pub fn run() -> Result<(), String> {
     let tools = setup::run(Need::Everything)?;
     let root = util::root();
-    let mut steps: Vec<(&str, Result<Counts, String>)> = Vec::new();
+    let mut steps: Vec<(&str, Step)> = Vec::new();
 
     let mut fmt = util::cargo();
     fmt.args(["fmt", "--all", "--", "--check"]);
     steps.push(("fmt", step(&mut fmt, &root)));
 
     let mut clippy = util::cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     steps.push(("clippy", step(&mut clippy, &root)));
 
     let mut clippy_wasm = util::cargo();
@@ -53,7 +66,13 @@ pub fn run() -> Result<(), String> {
 
     let built = build::build(&tools, &Options { dev: false });
     let build_ok = built.is_ok();
-    steps.push(("build", built.map(|()| Counts::default())));
+    steps.push((
+        "build",
+        Step {
+            counts: Counts::default(),
+            error: built.err(),
+        },
+    ));
 
     if build_ok {
         let mut node = Command::new(&tools.node);
@@ -62,23 +81,39 @@ pub fn run() -> Result<(), String> {
             .env("AURALOADER_DIST", root.join("dist"));
         steps.push(("package tests (Node)", step(&mut node, &root)));
     } else {
-        steps.push(("package tests (Node)", Err("not run: the build failed".to_owned())));
+        steps.push((
+            "package tests (Node)",
+            Step {
+                counts: Counts::default(),
+                error: Some("not run: the build failed".to_owned()),
+            },
+        ));
+    }
+
+    if build_ok {
+        steps.push(("demo page (headless Chromium)", demo_smoke(&tools, &root)));
     }
 
     let mut total = Counts::default();
     let mut failed_steps = Vec::new();
     println!("\nxtask test steps:");
-    for (name, result) in &steps {
-        match result {
-            Ok(counts) => {
-                total.passed += counts.passed;
-                total.failed += counts.failed;
-                println!("  ok    {name} ({} tests)", counts.passed);
-            }
-            Err(why) => {
-                total.failed += 1;
+    for (name, step) in &steps {
+        total.passed += step.counts.passed;
+        total.failed += step.counts.failed;
+        let tests = format!(
+            "{} passed, {} failed",
+            step.counts.passed, step.counts.failed
+        );
+        match &step.error {
+            None => println!("  ok    {name} ({tests})"),
+            Some(why) => {
+                // A step that failed without a failing test (fmt, clippy, a
+                // crash) still counts as one failure.
+                if step.counts.failed == 0 {
+                    total.failed += 1;
+                }
                 failed_steps.push(*name);
-                println!("  FAIL  {name}: {why}");
+                println!("  FAIL  {name} ({tests}): {why}");
             }
         }
     }
@@ -91,25 +126,157 @@ pub fn run() -> Result<(), String> {
 }
 
 /// Runs the widget's `wasm-bindgen-test` suite in headless Chromium.
-fn wasm_tests(tools: &Tools, root: &Path) -> Result<Counts, String> {
+fn wasm_tests(tools: &Tools, root: &Path) -> Step {
     let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) else {
-        return Err("Chromium or chromedriver missing".to_owned());
+        return Step {
+            counts: Counts::default(),
+            error: Some("Chromium or chromedriver missing".to_owned()),
+        };
     };
     // wasm-bindgen-test-runner reads extra WebDriver capabilities from
     // ./webdriver.json; it is generated (and git-ignored) because it names
     // this machine's Chromium.
+    let args: Vec<String> = CHROME_FLAGS.iter().map(|f| json_string(f)).collect();
     let capabilities = format!(
-        r#"{{"goog:chromeOptions":{{"binary":{},"args":["--headless=new","--no-sandbox","--disable-gpu","--disable-dev-shm-usage","--disable-background-networking","--disable-component-update","--disable-sync","--no-first-run"]}}}}"#,
-        json_string(&chrome.to_string_lossy())
+        r#"{{"goog:chromeOptions":{{"binary":{},"args":[{}]}}}}"#,
+        json_string(&chrome.to_string_lossy()),
+        args.join(",")
     );
-    util::write(&root.join("webdriver.json"), capabilities)?;
+    if let Err(error) = util::write(&root.join("webdriver.json"), capabilities) {
+        return Step {
+            counts: Counts::default(),
+            error: Some(error),
+        };
+    }
     let mut cargo = util::cargo();
     cargo
-        .args(["test", "--package", "auraloader", "--target", "wasm32-unknown-unknown", "--test", "web"])
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", &tools.test_runner)
+        .args([
+            "test",
+            "--package",
+            "auraloader",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--test",
+            "web",
+        ])
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            &tools.test_runner,
+        )
         .env("CHROMEDRIVER", driver)
         .env("WASM_BINDGEN_TEST_TIMEOUT", "120");
     step(&mut cargo, root)
+}
+
+/// Loads the built demo page (the script-tag file, inlined wasm, `init()` and
+/// `mount()`) in headless Chromium and checks that the widget mounted.
+fn demo_smoke(tools: &Tools, root: &Path) -> Step {
+    let failed = |error: String| Step {
+        counts: Counts::default(),
+        error: Some(error),
+    };
+    let Some(chrome) = &tools.chrome else {
+        return failed("Chromium missing".to_owned());
+    };
+    let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
+        Ok(listener) => listener,
+        Err(e) => return failed(format!("cannot listen on 127.0.0.1: {e}")),
+    };
+    let addr = match listener.local_addr() {
+        Ok(addr) => addr,
+        Err(e) => return failed(e.to_string()),
+    };
+    let dist = root.join("dist");
+    std::thread::spawn(move || crate::serve::serve(listener, dist));
+    let profile = std::env::temp_dir().join(format!("auraloader-chrome-{}", std::process::id()));
+    let mut cmd = Command::new(chrome);
+    cmd.args(CHROME_FLAGS)
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(["--virtual-time-budget=15000", "--dump-dom"])
+        .arg(format!("http://{addr}/"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    println!("\n$ {}", describe(&cmd));
+    let dom = run_with_timeout(&mut cmd, std::time::Duration::from_secs(90));
+    let _ = std::fs::remove_dir_all(&profile);
+    let dom = match dom {
+        Ok(dom) => dom,
+        Err(e) => return failed(e),
+    };
+    let mounted = dom.contains(r#"data-auraloader="mounted""#);
+    let rendered = dom.contains("Upload imaging studies");
+    println!("demo page: mounted={mounted} rendered={rendered}");
+    if mounted && rendered {
+        Step {
+            counts: Counts {
+                passed: 1,
+                failed: 0,
+            },
+            error: None,
+        }
+    } else {
+        let log = dom
+            .split("<pre id=\"log\"")
+            .nth(1)
+            .and_then(|rest| rest.split("</pre>").next())
+            .unwrap_or("(no event log in the page)");
+        Step {
+            counts: Counts {
+                passed: 0,
+                failed: 1,
+            },
+            error: Some(format!("the widget did not mount; the page's log: {log}")),
+        }
+    }
+}
+
+/// Headless Chromium flags for this sandbox: no sandboxing (root), no GPU, and
+/// no background connections (the network outside loopback is closed).
+const CHROME_FLAGS: [&str; 8] = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+];
+
+/// Runs a command with piped stdout, killing it after `limit`.
+fn run_with_timeout(cmd: &mut Command, limit: std::time::Duration) -> Result<String, String> {
+    let shown = describe(cmd);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
+    let stdout = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        if let Some(mut out) = stdout {
+            let _ = std::io::Read::read_to_string(&mut out, &mut text);
+        }
+        text
+    });
+    let started = std::time::Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if started.elapsed() < limit => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "`{shown}` did not finish within {} s",
+                    limit.as_secs()
+                ));
+            }
+        }
+    }
+    reader
+        .join()
+        .map_err(|_| format!("could not read the output of `{shown}`"))
 }
 
 fn json_string(s: &str) -> String {
@@ -126,29 +293,31 @@ fn json_string(s: &str) -> String {
 
 /// Runs a command, echoing its stdout while counting test results in it
 /// (cargo's `test result:` lines and node's TAP `# pass` / `# fail`).
-fn step(cmd: &mut Command, dir: &Path) -> Result<Counts, String> {
+fn step(cmd: &mut Command, dir: &Path) -> Step {
     let shown = describe(cmd);
     println!("\n$ {shown}");
-    let mut child = cmd
-        .current_dir(dir)
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start `{shown}`: {e}"))?;
     let mut counts = Counts::default();
+    let mut child = match cmd.current_dir(dir).stdout(Stdio::piped()).spawn() {
+        Ok(child) => child,
+        Err(e) => {
+            return Step {
+                counts,
+                error: Some(format!("could not start `{shown}`: {e}")),
+            }
+        }
+    };
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             println!("{line}");
             count_line(&line, &mut counts);
         }
     }
-    let status = child
-        .wait()
-        .map_err(|e| format!("`{shown}` did not finish: {e}"))?;
-    if status.success() {
-        Ok(counts)
-    } else {
-        Err(format!("exited with {status}"))
-    }
+    let error = match child.wait() {
+        Ok(status) if status.success() => None,
+        Ok(status) => Some(format!("exited with {status}")),
+        Err(e) => Some(format!("`{shown}` did not finish: {e}")),
+    };
+    Step { counts, error }
 }
 
 fn count_line(line: &str, counts: &mut Counts) {
@@ -159,17 +328,24 @@ fn count_line(line: &str, counts: &mut Counts) {
             let (Some(label), Some(number)) = (words.next(), words.next()) else {
                 continue;
             };
-            let number = number.trim_start_matches("ok.").trim_start_matches("FAILED.");
-            let Ok(n) = number.parse::<u64>() else { continue };
+            let Ok(n) = number.parse::<u64>() else {
+                continue;
+            };
             match label {
                 "passed" => counts.passed += n,
                 "failed" => counts.failed += n,
                 _ => {}
             }
         }
-    } else if let Some(n) = line.strip_prefix("# pass ").and_then(|n| n.parse::<u64>().ok()) {
+    } else if let Some(n) = line
+        .strip_prefix("# pass ")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
         counts.passed += n;
-    } else if let Some(n) = line.strip_prefix("# fail ").and_then(|n| n.parse::<u64>().ok()) {
+    } else if let Some(n) = line
+        .strip_prefix("# fail ")
+        .and_then(|n| n.parse::<u64>().ok())
+    {
         counts.failed += n;
     }
 }
