@@ -39,12 +39,16 @@ pub enum ConfigError {
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Malformed(why) => write!(f, "the server's uploader configuration is malformed: {why}"),
+            Self::Malformed(why) => {
+                write!(f, "the server's uploader configuration is malformed: {why}")
+            }
             Self::BadEndpoint(url) => write!(
                 f,
                 "the server's upload endpoint is not an absolute http(s) URL: {url:?}"
             ),
-            Self::MissingLiftToken => f.write_str("the server's uploader configuration has no upload credential (lift.token)"),
+            Self::MissingLiftToken => f.write_str(
+                "the server's uploader configuration has no upload credential (lift.token)",
+            ),
         }
     }
 }
@@ -105,7 +109,9 @@ pub fn error_message(status: u16, body: &[u8]) -> String {
 /// A short explanation of an HTTP status for when the body says nothing.
 pub fn status_sentence(status: u16) -> &'static str {
     match status {
-        401 => "the upload token was rejected: it may have expired; reload the page to get a new one",
+        401 => {
+            "the upload token was rejected: it may have expired; reload the page to get a new one"
+        }
         403 => "the upload token does not allow this action",
         404 => "the Aura API endpoint was not found: check apiBaseUrl",
         413 => "the upload is larger than the server accepts",
@@ -131,7 +137,8 @@ mod tests {
     #[test]
     fn rejects_relative_or_hostless_endpoints() {
         for endpoint in ["/files/", "ftp://x/files", "http:///files", ""] {
-            let body = format!(r#"{{"lift":{{"endpoint":"{endpoint}","token":"t"}},"mode":"bulk"}}"#);
+            let body =
+                format!(r#"{{"lift":{{"endpoint":"{endpoint}","token":"t"}},"mode":"bulk"}}"#);
             assert_eq!(
                 UploaderConfig::from_json(body.as_bytes()),
                 Err(ConfigError::BadEndpoint(endpoint.to_owned()))
@@ -142,7 +149,10 @@ mod tests {
     #[test]
     fn rejects_missing_lift_token_and_malformed_bodies() {
         let body = br#"{"lift":{"endpoint":"https://h/files/","token":" "},"mode":"bulk"}"#;
-        assert_eq!(UploaderConfig::from_json(body), Err(ConfigError::MissingLiftToken));
+        assert_eq!(
+            UploaderConfig::from_json(body),
+            Err(ConfigError::MissingLiftToken)
+        );
         assert!(matches!(
             UploaderConfig::from_json(b"{\"mode\":\"bulk\"}"),
             Err(ConfigError::Malformed(_))
@@ -156,7 +166,8 @@ mod tests {
             error_message(422, validation),
             "ttl must be at most 86400, unknown scope"
         );
-        let auth = br#"{"error":{"code":"token_expired","message":"token expired"},"message":"no"}"#;
+        let auth =
+            br#"{"error":{"code":"token_expired","message":"token expired"},"message":"no"}"#;
         assert_eq!(error_message(401, auth), "token expired");
         assert_eq!(error_message(500, br#"{"message":"boom"}"#), "boom");
     }
