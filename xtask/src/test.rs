@@ -79,6 +79,9 @@ pub fn run() -> Result<(), String> {
         node.args(["--test", "--test-reporter=tap"])
             .arg(root.join("tests/node"))
             .env("AURALOADER_DIST", root.join("dist"));
+        if let Some(chrome) = &tools.chrome {
+            node.env("CHROME", chrome);
+        }
         steps.push(("package tests (Node)", step(&mut node, &root)));
     } else {
         steps.push((
