@@ -99,7 +99,10 @@ fn wasm_bindgen_cli() -> Result<(PathBuf, PathBuf), String> {
     Ok((wasm_bindgen, test_runner))
 }
 
-/// `npm ci` in `www/` when `node_modules` is missing or older than the lock file.
+/// `npm install` in `www/` when `node_modules` is missing or older than the
+/// lock file. Not `npm ci`: npm records only this platform's optional packages
+/// of rollup (Vite's bundler) in the lock file and `npm ci` then refuses it,
+/// while `npm install` installs the locked versions.
 fn npm_dev_dependencies() -> Result<PathBuf, String> {
     let node = find_tool(Some("NODE"), &["node"])
         .ok_or("Node.js 18 or newer is needed (for esbuild, wasm-opt and the package tests): install it, e.g. `apt-get install nodejs npm`")?;
@@ -113,7 +116,7 @@ fn npm_dev_dependencies() -> Result<PathBuf, String> {
             find_tool(Some("NPM"), &["npm"]).ok_or("npm is needed: install it beside Node.js")?;
         run_cmd(
             Command::new(npm)
-                .args(["ci", "--no-audit", "--no-fund"])
+                .args(["install", "--no-audit", "--no-fund"])
                 .current_dir(&www),
         )?;
     }
