@@ -4,8 +4,10 @@
 //! - `build`: the npm package, the script-tag file and the demo under `dist/`
 //! - `test`: every check, ending with one summary line
 //! - `demo`: build, then serve the demo page on 127.0.0.1:8080
+//! - `gen-study`: write a folder of synthetic DICOM studies
 
 mod build;
+mod gen_study;
 mod serve;
 mod setup;
 mod test;
@@ -19,7 +21,8 @@ commands:
   setup              install the wasm target, wasm-bindgen-cli, Chromium + chromedriver, npm dev deps
   build [--dev]      build dist/npm, dist/standalone-auraloader.js and dist/demo (--dev: no wasm-opt, debug wasm)
   test               fmt, clippy, native tests, wasm tests in headless Chromium, package tests
-  demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)";
+  demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)
+  gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
         Some("build") => build::run(&build::Options::from_args(&args[1..])).map(|_| ()),
         Some("test") => test::run(),
         Some("demo") => serve::demo(&args[1..]),
+        Some("gen-study") => gen_study::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -3,5 +3,17 @@
 //!
 //! Nothing here touches the network, the DOM or the clock; the shells
 //! (the widget in `src/`, the dev server) perform IO and feed results in.
+//!
+//! - [`scan`]: header-only DICOM scanning of a file's first bytes
+//! - [`study`]: grouping into studies, series and instances; `StudyInfo`
+//! - [`patient`]: patient consistency checks before upload
+//! - [`zip`]: one archive per study, laid out before upload, bytes on demand
+//! - `synth` (feature `synth`): synthetic DICOM files and study trees
 
 pub mod api;
+pub mod patient;
+pub mod scan;
+pub mod study;
+#[cfg(feature = "synth")]
+pub mod synth;
+pub mod zip;
