@@ -10,7 +10,13 @@ use super::ZipError;
 ///
 /// Fixed (as are all other deflate settings), so that preparing the same
 /// files again yields the same bytes and an interrupted upload can resume.
-pub const DEFLATE_LEVEL: u32 = 3;
+///
+/// Chosen by measurement (native release build, 40 synthetic 512 KiB CT-like
+/// files from `synth`, miniz_oxide): level 1 gives 1.79× at 97 MiB/s, level 2
+/// 2.25× at 64 MiB/s, level 3 2.30× at 27 MiB/s, level 6 (the usual default)
+/// 2.18× at 7 MiB/s. Level 2 keeps within 1.1× of the default's bytes (it
+/// even beats it here) at nine times its speed.
+pub const DEFLATE_LEVEL: u32 = 2;
 
 /// CRC-32 of an entry's original bytes, fed in chunks.
 #[derive(Debug, Clone, Default)]
