@@ -1,0 +1,88 @@
+//! Request logging and CORS, around every route.
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::state::AppState;
+
+/// Headers a browser may read cross-origin: those of `TUS.md`.
+pub const EXPOSE_HEADERS: &str = "Upload-Offset, Location, Upload-Length, Tus-Version, \
+Tus-Resumable, Tus-Max-Size, Tus-Extension, Upload-Metadata, Upload-Expires";
+
+/// Headers a browser may send cross-origin: those of `TUS.md` plus `X-Api-Key`.
+pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, Upload-Length, Upload-Offset, \
+Tus-Resumable, Upload-Metadata, Upload-Defer-Length, Upload-Checksum, X-Request-ID, X-Api-Key";
+
+/// Methods a browser may use cross-origin.
+pub const ALLOW_METHODS: &str = "GET, POST, PATCH, HEAD, DELETE, OPTIONS";
+
+/// Logs method, path (never the query, which can carry a token), status and
+/// duration of every request.
+pub(crate) async fn log(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        "request"
+    );
+    response
+}
+
+/// CORS for the allowed origins: answers preflights itself and adds
+/// `Access-Control-Allow-Origin` and `-Expose-Headers` to other answers.
+/// A disallowed origin gets no CORS headers (the browser then blocks it).
+pub(crate) async fn cors(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let origin = request.headers().get(header::ORIGIN).cloned();
+    let allowed = origin.filter(|o| o.to_str().is_ok_and(|o| state.s().origins.allows(o)));
+    let preflight = request.method() == Method::OPTIONS
+        && request.headers().contains_key(header::ORIGIN)
+        && request
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if preflight {
+        let mut response = StatusCode::NO_CONTENT.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static(
+                "Origin, Access-Control-Request-Method, Access-Control-Request-Headers",
+            ),
+        );
+        if let Some(origin) = allowed {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static(ALLOW_METHODS),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(ALLOW_HEADERS),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
+        }
+        return response;
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = allowed {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSE_HEADERS),
+        );
+    }
+    response
+}

@@ -1,0 +1,75 @@
+//! The server on a real socket: `POST /demo/upload-token` exchanges the demo
+//! credentials over HTTP with the server itself.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use auraloader_server::{start, Config};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+/// One HTTP/1.1 request with `Connection: close`; returns (status, body).
+async fn http(addr: std::net::SocketAddr, head: &str, body: &str) -> (u16, String) {
+    let mut stream = timeout(Duration::from_secs(5), TcpStream::connect(addr))
+        .await
+        .unwrap()
+        .unwrap();
+    let request = format!(
+        "{head}\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    timeout(Duration::from_secs(20), stream.read_to_end(&mut response))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_upload_token_exchanges_over_http_with_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::new(dir.path());
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    let server = start(config).await.unwrap();
+    let addr = server.local_addr();
+    assert_ne!(addr.port(), 0);
+    assert!(server.state().credentials_created());
+
+    let (status, body) = http(addr, "POST /demo/upload-token HTTP/1.1", "").await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    let token = answer["token"].as_str().unwrap();
+    assert!(token.starts_with("aubt_"));
+    assert!(answer["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(answer.as_object().unwrap().len(), 2);
+
+    // The token works against the same server.
+    let api_key = server.state().demo_credentials().api_key.clone();
+    let (status, body) = http(
+        addr,
+        &format!(
+            "GET /api/uploader/config HTTP/1.1\r\nAuthorization: Bearer {token}\r\nX-Api-Key: {api_key}"
+        ),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let config: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(config["lift"]["endpoint"], format!("http://{addr}/files/"));
+    server.shutdown().await.unwrap();
+
+    // A second start on the same data dir reuses the credentials.
+    let mut config = Config::new(dir.path());
+    config.addr = "127.0.0.1:0".parse().unwrap();
+    let again = start(config).await.unwrap();
+    assert!(!again.state().credentials_created());
+    assert_eq!(again.state().demo_credentials().api_key, api_key);
+    again.shutdown().await.unwrap();
+}
