@@ -8,6 +8,7 @@
 //! - [`study`]: grouping into studies, series and instances; `StudyInfo`
 //! - [`patient`]: patient consistency checks before upload
 //! - [`zip`]: one archive per study, laid out before upload, bytes on demand
+//! - [`tus`]: a tus 1.0.0 client that says which request to send and when
 //! - `synth` (feature `synth`): synthetic DICOM files and study trees
 
 pub mod api;
@@ -16,4 +17,5 @@ pub mod scan;
 pub mod study;
 #[cfg(feature = "synth")]
 pub mod synth;
+pub mod tus;
 pub mod zip;
