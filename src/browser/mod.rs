@@ -1,5 +1,7 @@
-//! Browser IO: randomness, the DOM and (later) Blob reads, fetch and storage.
-//! Nothing protocol-specific lives here.
+//! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]) and
+//! (later) fetch and storage. Nothing protocol-specific lives here.
+
+pub mod scan;
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;

@@ -5,7 +5,9 @@
 //! - `test`: every check, ending with one summary line
 //! - `demo`: build, then serve the demo page on 127.0.0.1:8080
 //! - `gen-study`: write a folder of synthetic DICOM studies
+//! - `bench`: measure (`bench scan`: the header scan, native and in Chromium)
 
+mod bench;
 mod build;
 mod gen_study;
 mod serve;
@@ -22,7 +24,8 @@ commands:
   build [--dev]      build dist/npm, dist/standalone-auraloader.js and dist/demo (--dev: no wasm-opt, debug wasm)
   test               fmt, clippy, native tests, wasm tests in headless Chromium, package tests
   demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)
-  gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)";
+  gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)
+  bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(),
         Some("demo") => serve::demo(&args[1..]),
         Some("gen-study") => gen_study::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
             Ok(())

@@ -128,7 +128,8 @@ pub fn run() -> Result<(), String> {
     }
 }
 
-/// Runs the widget's `wasm-bindgen-test` suite in headless Chromium.
+/// Runs the widget's `wasm-bindgen-test` suites (`tests/web.rs`,
+/// `tests/scan_web.rs`) in headless Chromium.
 fn wasm_tests(tools: &Tools, root: &Path) -> Step {
     let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) else {
         return Step {
@@ -161,6 +162,8 @@ fn wasm_tests(tools: &Tools, root: &Path) -> Step {
             "wasm32-unknown-unknown",
             "--test",
             "web",
+            "--test",
+            "scan_web",
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
@@ -171,8 +174,9 @@ fn wasm_tests(tools: &Tools, root: &Path) -> Step {
     step(&mut cargo, root)
 }
 
-/// Loads the built demo page (the script-tag file, inlined wasm, `init()` and
-/// `mount()`) in headless Chromium and checks that the widget mounted.
+/// Runs the dev server with the built demo page and loads it in headless
+/// Chromium: the page gets a token through `/demo/upload-token` (a real HMAC
+/// exchange), and the script-tag widget must initialise and mount.
 fn demo_smoke(tools: &Tools, root: &Path) -> Step {
     let failed = |error: String| Step {
         counts: Counts::default(),
@@ -181,56 +185,82 @@ fn demo_smoke(tools: &Tools, root: &Path) -> Step {
     let Some(chrome) = &tools.chrome else {
         return failed("Chromium missing".to_owned());
     };
-    let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
-        Ok(listener) => listener,
-        Err(e) => return failed(format!("cannot listen on 127.0.0.1: {e}")),
-    };
-    let addr = match listener.local_addr() {
-        Ok(addr) => addr,
-        Err(e) => return failed(e.to_string()),
-    };
-    let dist = root.join("dist");
-    std::thread::spawn(move || crate::serve::serve(listener, dist));
-    let profile = std::env::temp_dir().join(format!("auraloader-chrome-{}", std::process::id()));
-    let mut cmd = Command::new(chrome);
-    cmd.args(CHROME_FLAGS)
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(["--virtual-time-budget=15000", "--dump-dom"])
-        .arg(format!("http://{addr}/"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null());
-    println!("\n$ {}", describe(&cmd));
-    let dom = run_with_timeout(&mut cmd, std::time::Duration::from_secs(90));
-    let _ = std::fs::remove_dir_all(&profile);
-    let dom = match dom {
-        Ok(dom) => dom,
+    let server = match crate::serve::build_server() {
+        Ok(server) => server,
         Err(e) => return failed(e),
     };
-    let mounted = dom.contains(r#"data-auraloader="mounted""#);
-    let rendered = dom.contains("Upload imaging studies");
-    println!("demo page: mounted={mounted} rendered={rendered}");
-    if mounted && rendered {
-        Step {
+    let port = match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(addr) => addr.port(),
+        Err(e) => return failed(format!("no free port on 127.0.0.1: {e}")),
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let scratch =
+        std::env::temp_dir().join(format!("auraloader-demo-smoke-{}", std::process::id()));
+    let mut cmd =
+        crate::serve::server_command(&server, &addr, &scratch.join("data"), &root.join("dist"));
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    println!("\n$ {}", describe(&cmd));
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(e) => return failed(format!("could not start the dev server: {e}")),
+    };
+    let result = load_demo(chrome, &addr, &scratch);
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&scratch);
+    match result {
+        Ok(()) => Step {
             counts: Counts {
                 passed: 1,
                 failed: 0,
             },
             error: None,
-        }
-    } else {
-        let log = dom
-            .split("<pre id=\"log\"")
-            .nth(1)
-            .and_then(|rest| rest.split("</pre>").next())
-            .unwrap_or("(no event log in the page)");
-        Step {
+        },
+        Err(e) => Step {
             counts: Counts {
                 passed: 0,
                 failed: 1,
             },
-            error: Some(format!("the widget did not mount; the page's log: {log}")),
-        }
+            error: Some(e),
+        },
     }
+}
+
+fn load_demo(chrome: &Path, addr: &str, scratch: &Path) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        if started.elapsed() > std::time::Duration::from_secs(30) {
+            return Err(format!(
+                "the dev server did not listen on {addr} within 30 s"
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let mut cmd = Command::new(chrome);
+    cmd.args(CHROME_FLAGS)
+        .arg(format!(
+            "--user-data-dir={}",
+            scratch.join("chrome").display()
+        ))
+        .args(["--virtual-time-budget=15000", "--dump-dom"])
+        .arg(format!("http://{addr}/"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    println!("\n$ {}", describe(&cmd));
+    let dom = run_with_timeout(&mut cmd, std::time::Duration::from_secs(90))?;
+    let mounted = dom.contains(r#"data-auraloader="mounted""#);
+    let rendered = dom.contains("Upload imaging studies");
+    let got_token = dom.contains("got an upload token from the demo backend");
+    println!("demo page: token={got_token} mounted={mounted} rendered={rendered}");
+    if mounted && rendered && got_token {
+        return Ok(());
+    }
+    let log = dom
+        .split("<pre id=\"log\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</pre>").next())
+        .unwrap_or("(no event log in the page)");
+    Err(format!("the widget did not mount; the page's log: {log}"))
 }
 
 /// Headless Chromium flags for this sandbox: no sandboxing (root), no GPU, and

@@ -439,3 +439,48 @@ fn takes_the_sop_instance_uid_from_the_file_meta_when_the_data_set_lacks_it() {
     assert_eq!(meta.sop_instance_uid, "5.6.1.1");
     assert_eq!(meta.sop_class_uid, uids::SECONDARY_CAPTURE_IMAGE_STORAGE);
 }
+
+#[test]
+fn reads_data_sets_whose_encoding_contradicts_the_file_meta() {
+    // The file meta (and preamble) of an explicit VR file…
+    let explicit = base().syntax(SynthSyntax::JpegBaseline).to_bytes().unwrap();
+    let meta_len = u32::from_le_bytes(explicit[140..144].try_into().unwrap()) as usize;
+    let meta_end = 144 + meta_len;
+    // …before the data set of an implicit VR file (as some writers do), and
+    // the reverse.
+    let implicit = base()
+        .syntax(SynthSyntax::ImplicitLe)
+        .layout(Layout::NoMeta)
+        .to_bytes()
+        .unwrap();
+    let mislabelled_implicit = [&explicit[..meta_end], &implicit[..]].concat();
+    let implicit_file = base().syntax(SynthSyntax::ImplicitLe).to_bytes().unwrap();
+    let implicit_meta_end =
+        144 + u32::from_le_bytes(implicit_file[140..144].try_into().unwrap()) as usize;
+    let explicit_set = base()
+        .layout(Layout::NoMeta)
+        .pixel_bytes(64 * 1024)
+        .to_bytes()
+        .unwrap();
+    let mislabelled_explicit = [&implicit_file[..implicit_meta_end], &explicit_set[..]].concat();
+    for (name, file, syntax) in [
+        (
+            "implicit labelled JPEG",
+            mislabelled_implicit,
+            uids::JPEG_BASELINE8_BIT,
+        ),
+        (
+            "explicit labelled implicit",
+            mislabelled_explicit,
+            uids::IMPLICIT_VR_LITTLE_ENDIAN,
+        ),
+    ] {
+        let meta = instance(&file);
+        assert_eq!(meta.sop_instance_uid, "1.2.3.4.5.6", "{name}");
+        assert_eq!(meta.patient_name.raw, "Doe^Jane", "{name}");
+        assert_eq!(
+            meta.transfer_syntax_uid, syntax,
+            "{name}: the label is reported"
+        );
+    }
+}

@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn a_token_ttl_cap_over_24_hours_is_rejected() {
-        let mut config = Config::new("/tmp/x");
+        let mut config = Config::new("unused-data-dir");
         config.limits.max_token_ttl_secs = 86_401;
         assert!(matches!(config.validate(), Err(Error::Config(_))));
     }

@@ -44,7 +44,7 @@ fn upstream(what: &str) -> impl Fn(String) -> Error + '_ {
 }
 
 /// Exchanges the demo credentials for an upload token, as a partner backend
-/// would, and answers `{token, expires_at}`.
+/// would, and answers `{token, expires_at, api_key}`.
 pub(crate) async fn upload_token(State(state): State<AppState>) -> Result<Json<Value>, Error> {
     let addr = self_addr(&state);
     let url = format!("http://{addr}/api/auth/exchange");
@@ -113,9 +113,13 @@ pub(crate) async fn upload_token(State(state): State<AppState>) -> Result<Json<V
         )));
     }
     match (answer.get("token"), answer.get("expires_at")) {
+        // The service API key is not a secret (it identifies the team and
+        // travels in every browser request), so the demo page gets it here
+        // with the token instead of hard-coding it.
         (Some(token), Some(expires_at)) => Ok(Json(json!({
             "token": token,
             "expires_at": expires_at,
+            "api_key": demo.api_key,
         }))),
         _ => Err(Error::Upstream(
             "token exchange with this server answered without token and expires_at".to_owned(),

@@ -48,10 +48,11 @@ async fn demo_upload_token_exchanges_over_http_with_itself() {
     let token = answer["token"].as_str().unwrap();
     assert!(token.starts_with("aubt_"));
     assert!(answer["expires_at"].as_str().unwrap().ends_with('Z'));
-    assert_eq!(answer.as_object().unwrap().len(), 2);
+    let api_key = server.state().demo_credentials().api_key.clone();
+    assert_eq!(answer["api_key"], api_key.as_str());
+    assert_eq!(answer.as_object().unwrap().len(), 3);
 
     // The token works against the same server.
-    let api_key = server.state().demo_credentials().api_key.clone();
     let (status, body) = http(
         addr,
         &format!(

@@ -227,6 +227,12 @@ pub enum SkipReason {
         /// What is wrong.
         why: String,
     },
+    /// The file could not be read (removed, moved or unreadable media);
+    /// reported by the shell that reads files, never by [`scan_head`].
+    Unreadable {
+        /// What the platform said, e.g. "NotReadableError".
+        why: String,
+    },
     /// Another file has the same SOP Instance UID; that one is uploaded.
     Duplicate {
         /// The shared SOP Instance UID.
@@ -265,6 +271,10 @@ impl fmt::Display for SkipReason {
                 "the DICOM header goes on past {limit} bytes without reaching the image: the file is damaged or unusual"
             ),
             Self::Malformed { why } => write!(f, "damaged DICOM file: {why}"),
+            Self::Unreadable { why } => write!(
+                f,
+                "the file could not be read ({why}): it may have been moved or the disc removed; add it again"
+            ),
             Self::Duplicate {
                 sop_instance_uid,
                 kept,
@@ -527,6 +537,7 @@ impl Scanner<'_> {
     /// Walks the data set from file offset `start`. `guessed`: there was no
     /// DICOM marker at all, so a failure means "not DICOM", not "damaged".
     fn data_set(&self, start: u64, syntax: Syntax, meta: FileMeta, guessed: bool) -> Scan {
+        let syntax = self.actual_syntax(start, syntax);
         let walked = self
             .stream_from(start)
             .walk(syntax, &NEEDED, |tag| tag > last_needed());
@@ -540,6 +551,29 @@ impl Scanner<'_> {
                 }
                 self.finish(&values, meta)
             }
+        }
+    }
+
+    /// The encoding the data set's first element is really in. Some writers
+    /// label an implicit VR data set as explicit (e.g. a JPEG transfer
+    /// syntax over implicit VR elements) or the reverse; like pydicom, the
+    /// first element decides when it plainly contradicts the label: no valid
+    /// VR where one must be (and an implicit length that fits the file), or
+    /// a valid VR where an implicit length would run past the file.
+    fn actual_syntax(&self, start: u64, syntax: Syntax) -> Syntax {
+        if syntax.big_endian {
+            return syntax;
+        }
+        let from = usize::try_from(start).unwrap_or(usize::MAX);
+        let Some(head) = self.bytes.get(from..from.saturating_add(8)) else {
+            return syntax;
+        };
+        let remaining = self.file_len.saturating_sub(start.saturating_add(8));
+        let implicit_len = u64::from(u32::from_le_bytes([head[4], head[5], head[6], head[7]]));
+        match (syntax.explicit, walk::is_vr([head[4], head[5]])) {
+            (true, false) if implicit_len <= remaining => Syntax::IMPLICIT_LE,
+            (false, true) if implicit_len > remaining => Syntax::EXPLICIT_LE,
+            _ => syntax,
         }
     }
 
