@@ -21,10 +21,8 @@ struct WidgetConfig {
     api_base_url: String,
     upload_token: String,
     container_id: String,
-    #[serde(default)]
-    patient_id: Option<String>,
-    #[serde(default)]
-    context: Option<serde_json::Value>,
+    // `patientId` and `context` are read when `upload/init` is sent (issue 7);
+    // serde ignores them until then.
 }
 
 /// Everything a mounted widget holds; shared with the promises of async methods.
@@ -47,7 +45,6 @@ impl StandaloneAuraloader {
     pub fn new(config: JsValue) -> Result<StandaloneAuraloader, JsError> {
         let config: WidgetConfig = serde_wasm_bindgen::from_value(config)
             .map_err(|e| JsError::new(&format!("invalid config: {e}")))?;
-        let _ = (&config.patient_id, &config.context);
         Ok(Self {
             inner: Rc::new(RefCell::new(Inner {
                 config,
