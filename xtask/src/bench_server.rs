@@ -488,29 +488,45 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-/// `connections` connections each sending `method path` back to back for
-/// `seconds`, after a one-second warm-up; every answer must be `status`.
-fn latency(
-    addr: &str,
-    method: &'static str,
-    path: &str,
-    headers: &[(String, String)],
-    status: u16,
-    options: &Options,
-) -> Result<Latency, String> {
+/// What each latency connection asks, back to back.
+#[derive(Clone)]
+enum Probe {
+    /// `GET path` with these headers.
+    Get {
+        path: &'static str,
+        headers: Vec<(String, String)>,
+    },
+    /// `HEAD` of an upload the connection creates first (of 1 MiB, no bytes
+    /// sent), so connections do not contend for one upload's lock.
+    HeadOwnUpload(Target),
+}
+
+/// `connections` connections each sending their probe back to back for
+/// `seconds`, after a one-second warm-up; every answer must be 200.
+fn latency(addr: &str, probe: &Probe, options: &Options) -> Result<Latency, String> {
     let barrier = Arc::new(Barrier::new(options.connections + 1));
     let warm_up = Duration::from_secs(1);
     let window = Duration::from_secs(options.seconds);
     let mut threads = Vec::new();
     for _ in 0..options.connections {
         let addr = addr.to_owned();
-        let path = path.to_owned();
-        let headers = headers.to_vec();
+        let probe = probe.clone();
         let barrier = Arc::clone(&barrier);
         threads.push(std::thread::spawn(move || -> Result<Vec<f64>, String> {
-            let conn = Conn::open(&addr);
+            // Set up before the barrier, so it is not timed; always reach
+            // the barrier, so no thread waits for one that failed.
+            let ready = Conn::open(&addr).and_then(|mut conn| {
+                let (method, path, headers) = match &probe {
+                    Probe::Get { path, headers } => ("GET", (*path).to_owned(), headers.clone()),
+                    Probe::HeadOwnUpload(target) => {
+                        let path = target.create(&mut conn, 1 << 20)?;
+                        ("HEAD", path, target.tus_headers.clone())
+                    }
+                };
+                Ok((conn, method, path, headers))
+            });
             barrier.wait();
-            let mut conn = conn?;
+            let (mut conn, method, path, headers) = ready?;
             let headers: Vec<(&str, &str)> = headers
                 .iter()
                 .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -525,9 +541,9 @@ fn latency(
                 let sent = Instant::now();
                 let reply = conn.send(method, &path, &headers, b"")?;
                 let took = sent.elapsed().as_secs_f64();
-                if reply.status != status {
+                if reply.status != 200 {
                     return Err(format!(
-                        "{method} {path}: got {}, wanted {status}: {}",
+                        "{method} {path}: got {}, wanted 200: {}",
                         reply.status,
                         String::from_utf8_lossy(&reply.body)
                     ));
@@ -842,29 +858,24 @@ fn bench(options: &Options) -> Result<(), String> {
         ("Authorization".to_owned(), format!("Bearer {}", ours.token)),
         ("X-Api-Key".to_owned(), ours.api_key.clone()),
     ];
-    let our_head = rounds[0].2.first().cloned().ok_or("no upload of ours")?;
-    let peer_head = rounds[1]
-        .2
-        .first()
-        .cloned()
-        .ok_or("no upload of the peer")?;
     let config = latency(
         &ours.addr,
-        "GET",
-        "/api/uploader/config",
-        &config_headers,
-        200,
+        &Probe::Get {
+            path: "/api/uploader/config",
+            headers: config_headers,
+        },
         options,
     )?;
     let ours_head = latency(
         &ours.addr,
-        "HEAD",
-        &our_head,
-        &our_target.tus_headers,
-        200,
+        &Probe::HeadOwnUpload(our_target.clone()),
         options,
     )?;
-    let theirs_head = latency(&peer_addr, "HEAD", &peer_head, &[], 200, options)?;
+    let theirs_head = latency(
+        &peer_addr,
+        &Probe::HeadOwnUpload(peer_target.clone()),
+        options,
+    )?;
 
     let ms = |s: f64| s * 1000.0;
     let ingest_row = |name: &str, rates: &[f64], patches: &[f64]| {
@@ -935,8 +946,10 @@ POST to the last 204. PATCH: one round trip of one chunk, over all rounds.
 
 {connections} connections, each sending the request back to back for {seconds} s
 (after 1 s of warm-up). `uploader/config` authenticates the upload token (SQLite)
-and the API key and mints a lift token; @tus/server has no such endpoint, so
-`HEAD` of a finished upload is measured on both.
+and the API key, counts one use of the token (an SQLite commit) and mints a lift
+token; @tus/server has no such endpoint, so `HEAD` of an upload is measured on
+both (each connection creates its own upload first, untimed, so that requests
+do not wait for one upload's lock).
 
 | server | request | requests/s | p50 | p99 | max |
 | --- | --- | ---: | ---: | ---: | ---: |

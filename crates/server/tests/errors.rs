@@ -275,8 +275,30 @@ async fn errors_axum_answers_itself_are_json_with_a_message() {
 
     // Answers that are already JSON are left as they are.
     let answer = h
-        .send(Request::get("/api/no/such/route").body(Body::empty()).unwrap())
+        .send(
+            Request::get("/api/no/such/route")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert!(message(&answer.json()).contains("API.md"));
+}
+
+#[tokio::test]
+async fn token_uses_survive_a_restart() {
+    let h = Harness::new();
+    let token = h.token_with(json!({ "max_uses": 2 })).await;
+    for _ in 0..2 {
+        let answer = h
+            .send(h.bearer("GET", "/api/uploader/config", &token, ""))
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+    }
+    let h = h.restart();
+    let answer = h
+        .send(h.bearer("GET", "/api/uploader/config", &token, ""))
+        .await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer.error_code(), "token_exhausted");
 }
