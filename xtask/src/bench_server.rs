@@ -11,8 +11,8 @@
 //!   PATCHes of `--chunk-mib`, timed from the first POST to the last 204;
 //!   `--runs` rounds, alternating the two servers, median reported;
 //! - latency: `--connections` connections sending back-to-back requests for
-//!   `--seconds`: `GET /api/uploader/config` on ours, and `HEAD` of a finished
-//!   upload on both (the peer has no config endpoint).
+//!   `--seconds`: `GET /api/uploader/config` on ours, and `HEAD` of an upload
+//!   on both (the peer has no config endpoint).
 //!
 //! The bodies are one stored zip (our server checks the magic and verifies
 //! every finished zip). Afterwards every upload is checked: complete and
@@ -797,6 +797,7 @@ fn bench(options: &Options) -> Result<(), String> {
     )?;
     let binary = root.join("target/release/auraloader-server");
     let load = load_average();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let scratch = Scratch(
         std::env::temp_dir().join(format!("auraloader-bench-server-{}", std::process::id())),
     );
@@ -902,6 +903,20 @@ fn bench(options: &Options) -> Result<(), String> {
             ms(l.sorted.last().copied().unwrap_or(f64::NAN)),
         )
     };
+    let load_after = load_average();
+    let busy = [&load, &load_after].iter().any(|l| {
+        l.split_whitespace()
+            .next()
+            .and_then(|one| one.parse::<f64>().ok())
+            .is_some_and(|one| one > cores as f64)
+    });
+    let noise = if busy {
+        "The machine was busy during this run (a 1-minute load average above its CPU \
+         count: other work was compiling and testing beside it), so the absolute numbers \
+         are low and noisy; compare the two servers, which ran side by side."
+    } else {
+        "Compare the two servers, which ran side by side, rather than the absolute numbers."
+    };
     let rustc = tool_version(Path::new("rustc"), "--version");
     let node = tool_version(&tools.node, "--version");
     let peer_versions = format!(
@@ -909,14 +924,12 @@ fn bench(options: &Options) -> Result<(), String> {
         npm_version(&www, "@tus/server"),
         npm_version(&www, "@tus/file-store")
     );
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let section = format!(
         "{SECTION}
 
 Command: `cargo xtask bench server` (rerunning replaces this section). Date: {date}.
-Machine: {cores} CPUs, {cpu}, load average {load} at the start (other builds
-and tests may have been running on this machine: compare the two servers, which
-ran side by side, rather than the absolute numbers). {rustc}; Node {node}.
+Machine: {cores} CPUs, {cpu}; load average {load} at the start and
+{load_after} at the end. {noise} {rustc}; Node {node}.
 
 Servers, each on its own loopback port and temporary folder on the same disk:
 auraloader-server (release profile, `RUST_LOG=warn`, rate limits raised out of
