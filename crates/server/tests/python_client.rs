@@ -70,7 +70,9 @@ fn venv_python(venv: &Path) -> PathBuf {
 /// Installs the client into a new folder beside `cached` and renames it into
 /// place, so an interrupted install is never reused.
 fn install(python: &Path, cached: &Path) -> Result<Client, String> {
-    let staging = cached.with_extension(format!("partial-{}", std::process::id()));
+    let mut staging = cached.as_os_str().to_owned();
+    staging.push(format!(".partial-{}", std::process::id()));
+    let staging = PathBuf::from(staging);
     let _ = std::fs::remove_dir_all(&staging);
     let pin = format!("aura-uploader=={CLIENT_VERSION}");
     let pip_flags = ["--no-input", "--disable-pip-version-check", "--quiet"];
