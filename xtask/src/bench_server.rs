@@ -2,7 +2,9 @@
 //! latency under load, side by side with `@tus/server` + `@tus/file-store`
 //! (npm) on the same machine in the same run.
 //!
-//! Steps: build `auraloader-server` (release profile); start it and the
+//! Steps: build `auraloader-server` (profile `server-bench`: the release
+//! profile at `opt-level = 3`, since release optimises the wasm for size);
+//! start it and the
 //! peer (`www/bench/tus_server.mjs`) on free loopback ports over temporary
 //! data folders; then, with an in-repo load generator (std threads, one
 //! HTTP/1.1 keep-alive connection per thread):
@@ -38,7 +40,7 @@ options:
   --uploads N       parallel uploads per ingest round (default 8)
   --size-mib M      size of each upload in MiB (default 32)
   --chunk-mib C     PATCH size in MiB (default 4)
-  --runs R          ingest rounds per server; the median is reported (default 3)
+  --runs R          ingest rounds per server; the median is reported (default 5)
   --connections K   concurrent connections for the latency runs (default 32)
   --seconds S       length of each latency run (default 5)
   --no-write        print the section without updating BENCHMARKS.md";
@@ -67,7 +69,7 @@ impl Options {
             uploads: 8,
             size_mib: 32,
             chunk_mib: 4,
-            runs: 3,
+            runs: 5,
             connections: 32,
             seconds: 5,
             write: true,
@@ -374,8 +376,19 @@ struct Ingest {
     seconds: f64,
     bytes: u64,
     paths: Vec<String>,
-    /// Every PATCH's round trip, in seconds.
+    /// Round trips of every PATCH but each upload's last, in seconds.
     patch_seconds: Vec<f64>,
+    /// Round trip of each upload's last PATCH (the one that completes it).
+    last_patch_seconds: Vec<f64>,
+}
+
+/// An ingest's results over all rounds, for one server.
+#[derive(Default)]
+struct Totals {
+    rates: Vec<f64>,
+    patch_seconds: Vec<f64>,
+    last_patch_seconds: Vec<f64>,
+    paths: Vec<String>,
 }
 
 /// `uploads` parallel uploads of `data`, each on its own connection.
@@ -410,11 +423,13 @@ fn ingest(target: &Target, options: &Options, data: &Arc<Vec<u8>>) -> Result<Ing
     let started = Instant::now();
     let mut paths = Vec::new();
     let mut patch_seconds = Vec::new();
+    let mut last_patch_seconds = Vec::new();
     let mut first_error = None;
     for thread in threads {
         match thread.join() {
-            Ok(Ok((path, patches))) => {
+            Ok(Ok((path, mut patches))) => {
                 paths.push(path);
+                last_patch_seconds.extend(patches.pop());
                 patch_seconds.extend(patches);
             }
             Ok(Err(e)) => {
@@ -434,6 +449,7 @@ fn ingest(target: &Target, options: &Options, data: &Arc<Vec<u8>>) -> Result<Ing
         bytes: (data.len() * options.uploads) as u64,
         paths,
         patch_seconds,
+        last_patch_seconds,
     })
 }
 
@@ -787,7 +803,8 @@ fn bench(options: &Options) -> Result<(), String> {
         util::cargo()
             .args([
                 "build",
-                "--release",
+                "--profile",
+                "server-bench",
                 "--package",
                 "auraloader-server",
                 "--bin",
@@ -795,7 +812,7 @@ fn bench(options: &Options) -> Result<(), String> {
             ])
             .current_dir(&root),
     )?;
-    let binary = root.join("target/release/auraloader-server");
+    let binary = root.join("target/server-bench/auraloader-server");
     let load = load_average();
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     let scratch = Scratch(
@@ -826,7 +843,7 @@ fn bench(options: &Options) -> Result<(), String> {
         data.len(),
         options.chunk_mib
     );
-    let mut rounds: [(Vec<f64>, Vec<f64>, Vec<String>); 2] = Default::default();
+    let mut rounds: [Totals; 2] = Default::default();
     for round in 0..options.runs {
         // Alternate which server goes first, so neither always gets the
         // fresher page cache.
@@ -843,13 +860,15 @@ fn bench(options: &Options) -> Result<(), String> {
                 "  {}: {:.1} MiB/s ({:.2} s)",
                 target.name, rate, result.seconds
             );
-            rounds[which].0.push(rate);
-            rounds[which].1.extend(result.patch_seconds);
-            rounds[which].2.extend(result.paths);
+            let totals = &mut rounds[which];
+            totals.rates.push(rate);
+            totals.patch_seconds.extend(result.patch_seconds);
+            totals.last_patch_seconds.extend(result.last_patch_seconds);
+            totals.paths.extend(result.paths);
         }
     }
     check_ours(&ours, options.uploads * options.runs, data.len())?;
-    check_peer(&peer_dir, &rounds[1].2, data.len())?;
+    check_peer(&peer_dir, &rounds[1].paths, data.len())?;
 
     println!(
         "latency: {} connections for {} s each",
@@ -879,19 +898,21 @@ fn bench(options: &Options) -> Result<(), String> {
     )?;
 
     let ms = |s: f64| s * 1000.0;
-    let ingest_row = |name: &str, rates: &[f64], patches: &[f64]| {
-        let mut sorted = patches.to_vec();
+    let ingest_row = |name: &str, totals: &Totals| {
+        let mut sorted = totals.patch_seconds.clone();
         sorted.sort_by(f64::total_cmp);
         format!(
-            "| {name} | {:.1} MiB/s | {} | {:.1} ms | {:.1} ms |",
-            median(rates.to_vec()),
-            rates
+            "| {name} | {:.1} MiB/s | {} | {:.1} ms | {:.1} ms | {:.1} ms |",
+            median(totals.rates.clone()),
+            totals
+                .rates
                 .iter()
                 .map(|r| format!("{r:.1}"))
                 .collect::<Vec<_>>()
                 .join(" / "),
             ms(percentile(&sorted, 50.0)),
             ms(percentile(&sorted, 99.0)),
+            ms(median(totals.last_patch_seconds.clone())),
         )
     };
     let latency_row = |name: &str, request: &str, l: &Latency| {
@@ -911,9 +932,9 @@ fn bench(options: &Options) -> Result<(), String> {
             .is_some_and(|one| one > cores as f64)
     });
     let noise = if busy {
-        "The machine was busy during this run (a 1-minute load average above its CPU \
-         count: other work was compiling and testing beside it), so the absolute numbers \
-         are low and noisy; compare the two servers, which ran side by side."
+        "The machine was busy during this run (a 1-minute load average above its\n\
+         CPU count: other work was compiling and testing beside it), so the absolute\n\
+         numbers are low and noisy; compare the two servers, which ran side by side."
     } else {
         "Compare the two servers, which ran side by side, rather than the absolute numbers."
     };
@@ -929,11 +950,13 @@ fn bench(options: &Options) -> Result<(), String> {
 
 Command: `cargo xtask bench server` (rerunning replaces this section). Date: {date}.
 Machine: {cores} CPUs, {cpu}; load average {load} at the start and
-{load_after} at the end. {noise} {rustc}; Node {node}.
+{load_after} at the end. {noise}
+{rustc}; Node {node}.
 
 Servers, each on its own loopback port and temporary folder on the same disk:
-auraloader-server (release profile, `RUST_LOG=warn`, rate limits raised out of
-the way) and {peer_versions}, standalone as in its README (`www/bench/tus_server.mjs`).
+auraloader-server (cargo profile `server-bench`: release at `opt-level = 3`;
+`RUST_LOG=warn`; rate limits raised out of the way) and {peer_versions}, standalone as in its README
+(`www/bench/tus_server.mjs`).
 Load generator: `xtask/src/bench_server.rs`, Rust std threads, one HTTP/1.1
 keep-alive connection per thread, on the same machine.
 
@@ -948,10 +971,12 @@ appends to a file and does not fsync.
 {uploads} parallel uploads of {size} bytes (a stored zip of {mib} entries of 1 MiB),
 each as PATCHes of {chunk} MiB on its own connection; {runs} rounds per server,
 alternating which server goes first. Rate: all bytes over the time from the first
-POST to the last 204. PATCH: one round trip of one chunk, over all rounds.
+POST to the last 204. PATCH: one round trip of one chunk, over all rounds,
+without each upload's last PATCH, which is shown apart (median): auraloader-server
+answers it only after verifying the whole zip.
 
-| server | ingest (median) | rounds (MiB/s) | PATCH p50 | PATCH p99 |
-| --- | ---: | --- | ---: | ---: |
+| server | ingest (median) | rounds (MiB/s) | PATCH p50 | PATCH p99 | last PATCH |
+| --- | ---: | --- | ---: | ---: | ---: |
 {ours_ingest}
 {peer_ingest}
 
@@ -979,8 +1004,8 @@ do not wait for one upload's lock).
         runs = options.runs,
         connections = options.connections,
         seconds = options.seconds,
-        ours_ingest = ingest_row("auraloader-server", &rounds[0].0, &rounds[0].1),
-        peer_ingest = ingest_row(&peer_versions, &rounds[1].0, &rounds[1].1),
+        ours_ingest = ingest_row("auraloader-server", &rounds[0]),
+        peer_ingest = ingest_row(&peer_versions, &rounds[1]),
         config_row = latency_row("auraloader-server", "GET /api/uploader/config", &config),
         ours_head_row = latency_row("auraloader-server", "HEAD /files/<id>", &ours_head),
         peer_head_row = latency_row(&peer_versions, "HEAD /files/<id>", &theirs_head),
