@@ -950,13 +950,14 @@ fn bench(options: &Options) -> Result<(), String> {
 
 Command: `cargo xtask bench server` (rerunning replaces this section). Date: {date}.
 Machine: {cores} CPUs, {cpu}; load average {load} at the start and
-{load_after} at the end. {noise}
+{load_after} at the end.
+{noise}
 {rustc}; Node {node}.
 
 Servers, each on its own loopback port and temporary folder on the same disk:
 auraloader-server (cargo profile `server-bench`: release at `opt-level = 3`;
-`RUST_LOG=warn`; rate limits raised out of the way) and {peer_versions}, standalone as in its README
-(`www/bench/tus_server.mjs`).
+`RUST_LOG=warn`; rate limits raised out of the way) and
+{peer_versions}, standalone as in its README (`www/bench/tus_server.mjs`).
 Load generator: `xtask/src/bench_server.rs`, Rust std threads, one HTTP/1.1
 keep-alive connection per thread, on the same machine.
 
