@@ -14,7 +14,7 @@ use std::time::Duration;
 use auraloader_server::{app, start, Config};
 use axum::body::Body;
 use axum::http::Request;
-use common::{make_zip, read};
+use common::{make_zip, read, sha256_hex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
@@ -204,6 +204,7 @@ async fn concurrent_uploads_with_dropped_connections_end_byte_exact() {
         }));
     }
     let mut dropped = 0;
+    let mut hashes = std::collections::HashMap::new();
     for task in tasks {
         let (path, data, drops) = timeout(Duration::from_secs(600), task)
             .await
@@ -212,6 +213,7 @@ async fn concurrent_uploads_with_dropped_connections_end_byte_exact() {
         let id = path.strip_prefix("/files/").unwrap();
         let stored = std::fs::read(dir.path().join("uploads").join(id)).unwrap();
         assert!(stored == data, "upload {id} differs from what was sent");
+        hashes.insert(id.to_owned(), sha256_hex(&data));
         dropped += drops;
     }
     assert!(
@@ -234,6 +236,8 @@ async fn concurrent_uploads_with_dropped_connections_end_byte_exact() {
     assert_eq!(stored.len(), uploads);
     for upload in stored {
         assert_eq!(upload["verified"], true, "{upload}");
+        let id = upload["id"].as_str().unwrap();
+        assert_eq!(upload["sha256"], hashes[id].as_str(), "{upload}");
     }
     server.shutdown().await.unwrap();
 }
