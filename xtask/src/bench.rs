@@ -106,6 +106,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         Some("scan") => scan(&BenchOptions::from_args(&args[1..])?),
+        Some("server") => crate::bench_server::run(&args[1..]),
         _ => Err(USAGE.to_owned()),
     }
 }
@@ -565,7 +566,7 @@ fn dechunk(mut body: &str) -> String {
 }
 
 /// A port on 127.0.0.1 that was free a moment ago.
-fn free_port() -> Result<u16, String> {
+pub(crate) fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -760,7 +761,7 @@ work. What each reader found, the times of every run, and each long task
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute averages: how busy the machine was.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" / "))
@@ -792,7 +793,7 @@ fn chromium_version(tools: &Tools) -> String {
 }
 
 /// The CPU model from /proc/cpuinfo.
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -805,7 +806,7 @@ fn cpu_model() -> String {
 }
 
 /// Today's date (UTC) as YYYY-MM-DD.
-fn today() -> String {
+pub(crate) fn today() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());

@@ -5,9 +5,11 @@
 //! - `test`: every check, ending with one summary line
 //! - `demo`: build, then serve the demo page on 127.0.0.1:8080
 //! - `gen-study`: write a folder of synthetic DICOM studies
-//! - `bench`: measure (`bench scan`: the header scan, native and in Chromium)
+//! - `bench`: measure (`bench scan`: the header scan, native and in Chromium;
+//!   `bench server`: the dev server's tus ingest and API latency beside `@tus/server`)
 
 mod bench;
+mod bench_server;
 mod build;
 mod gen_study;
 mod serve;
@@ -25,7 +27,8 @@ commands:
   test               fmt, clippy, native tests, wasm tests in headless Chromium, package tests
   demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)
   gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)
-  bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md";
+  bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md
+  bench server       tus ingest and API latency of the dev server beside @tus/server; writes BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

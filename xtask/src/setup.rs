@@ -36,6 +36,7 @@ pub fn run(need: Need) -> Result<Tools, String> {
     let node = npm_dev_dependencies()?;
     let (chrome, chromedriver) = if need == Need::Everything {
         let (chrome, driver) = browser()?;
+        python_venv();
         (Some(chrome), Some(driver))
     } else {
         (None, None)
@@ -170,4 +171,55 @@ fn browser() -> Result<(PathBuf, PathBuf), String> {
          CHROMEDRIVER at the executables"
             .to_owned(),
     )
+}
+
+/// Python 3 with venv and pip, for the tests that install a pinned package
+/// from PyPI (pydicom, the `aura-uploader` client). Debian splits venv off
+/// into `python3-venv`: installed when missing and running as root. Not
+/// fatal here: those tests fail with their own message.
+fn python_venv() {
+    let python = find_tool(Some("PYTHON"), &["python3", "python"]);
+    let ready = |python: &PathBuf| {
+        Command::new(python)
+            .args(["-c", "import venv, ensurepip"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if python.as_ref().is_some_and(ready) {
+        return;
+    }
+    let is_root = output(Command::new("id").arg("-u")).is_some_and(|u| u.trim() == "0");
+    if is_root && find_tool(None, &["apt-get"]).is_some() {
+        println!("setup: installing Python 3 with venv and pip from Debian's packages");
+        let installed = run_cmd(
+            Command::new("apt-get")
+                .arg("update")
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+        .and_then(|()| {
+            run_cmd(
+                Command::new("apt-get")
+                    .args([
+                        "install",
+                        "-y",
+                        "--no-install-recommends",
+                        "python3",
+                        "python3-venv",
+                        "python3-pip",
+                    ])
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+            )
+        });
+        if let Err(e) = installed {
+            println!("setup: warning: {e}");
+        }
+        let python = find_tool(Some("PYTHON"), &["python3", "python"]);
+        if python.as_ref().is_some_and(ready) {
+            return;
+        }
+    }
+    println!(
+        "setup: warning: Python 3 with venv is missing; the tests that use pydicom and the \
+         aura-uploader client will fail (Debian: `apt-get install python3-venv python3-pip`)"
+    );
 }

@@ -91,6 +91,7 @@ pub fn app(state: AppState) -> Router {
         .merge(tus)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn(middleware::json_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::cors,

@@ -86,3 +86,55 @@ pub(crate) async fn cors(State(state): State<AppState>, request: Request, next: 
     }
     response
 }
+
+/// Largest body of a non-JSON error answer that is rewritten; axum's own
+/// rejections are one short line.
+const MAX_REWRITTEN_ERROR: usize = 4096;
+
+/// Gives errors that axum answers itself (405 without a body, a JSON body
+/// over the size limit, a query string it cannot parse) the
+/// `{"message":"…"}` shape of `API.md`, so every client can show them.
+/// Answers that are already JSON, and successes, pass unchanged.
+pub(crate) async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_REWRITTEN_ERROR)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
+        .unwrap_or_default();
+    let mut message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase()
+    } else {
+        text.to_lowercase()
+    };
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        // axum adds the `Allow` header after this layer has run.
+        message = "method not allowed on this route; its allow header lists the methods it \
+                   accepts (see API.md)"
+            .to_owned();
+    } else if status == StatusCode::PAYLOAD_TOO_LARGE {
+        message = format!(
+            "request body is larger than the {} MiB this endpoint reads",
+            crate::MAX_JSON_BODY >> 20
+        );
+    }
+    let body = serde_json::json!({ "message": message }).to_string();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(body))
+}

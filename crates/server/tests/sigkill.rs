@@ -170,7 +170,21 @@ async fn sigkill_mid_patch_loses_no_acknowledged_byte() {
     );
     stream.write_all(request.as_bytes()).await.unwrap();
     stream.write_all(&rest[..rest.len() / 2]).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Wait (at most 10 s) until the server has written some of it, so the
+    // kill lands mid-PATCH with unacknowledged bytes on disk.
+    let file = dir
+        .path()
+        .join("uploads")
+        .join(path.strip_prefix("/files/").unwrap());
+    let written = |file: &std::path::Path| std::fs::metadata(file).map_or(0, |m| m.len());
+    let started = std::time::Instant::now();
+    while written(&file) <= acked as u64 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server wrote none of the second PATCH within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.child.kill().await.unwrap();
     drop(stream);
 
@@ -180,6 +194,17 @@ async fn sigkill_mid_patch_loses_no_acknowledged_byte() {
         "credentials are printed on the first start only"
     );
     let addr = server.addr;
+    let id = path.strip_prefix("/files/").unwrap();
+    let on_disk = std::fs::read(dir.path().join("uploads").join(id)).unwrap();
+    assert_eq!(
+        on_disk.len(),
+        acked,
+        "the restart cuts unacknowledged bytes"
+    );
+    assert!(
+        on_disk[..] == data[..acked],
+        "every acknowledged byte is on disk after the restart"
+    );
     let resumed_at = offset(addr, &path, &auth).await;
     assert_eq!(
         resumed_at, acked,
@@ -188,7 +213,6 @@ async fn sigkill_mid_patch_loses_no_acknowledged_byte() {
     let (status, headers, _) = http(addr, &patch_head(resumed_at), &data[resumed_at..]).await;
     assert_eq!(status, 204);
     assert_eq!(header(&headers, "upload-offset"), data.len().to_string());
-    let id = path.strip_prefix("/files/").unwrap();
     assert!(std::fs::read(dir.path().join("uploads").join(id)).unwrap() == data);
     let (_, _, body) = http(addr, "GET /api/dev/uploads HTTP/1.1", b"").await;
     let dev: Value = serde_json::from_str(&body).unwrap();

@@ -441,6 +441,11 @@ async fn a_chunk_with_a_wrong_sha1_is_460_and_discarded() {
     let answer = h.send(with_checksum(right)).await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
     assert_eq!(h.offset(&path, &lift).await, zip.len() as u64);
+    // The discarded chunk left no trace in the recorded hash.
+    assert_eq!(
+        h.dev_uploads().await["uploads"][0]["sha256"],
+        sha256_hex(&zip)
+    );
 }
 
 #[tokio::test]
@@ -538,7 +543,10 @@ async fn a_restart_keeps_the_acknowledged_offset_and_drops_unacknowledged_bytes(
     let answer = h.send(patch(&path, &lift, half as u64, &zip[half..])).await;
     assert_eq!(answer.status, StatusCode::NO_CONTENT);
     assert_eq!(std::fs::read(&file).unwrap(), zip);
-    assert_eq!(h.dev_uploads().await["uploads"][0]["verified"], true);
+    let stored = &h.dev_uploads().await["uploads"][0];
+    assert_eq!(stored["verified"], true);
+    // Hashed from the file, as the running hash was lost with the restart.
+    assert_eq!(stored["sha256"], sha256_hex(&zip));
 }
 
 #[tokio::test]
@@ -661,4 +669,45 @@ async fn a_lift_token_bound_to_a_session_refuses_other_sessions() {
     assert_eq!(answer.status, StatusCode::FORBIDDEN);
     h.create_upload(&bound, 100, Some(&metadata("session-a", "1.2")))
         .await;
+}
+
+#[tokio::test]
+async fn the_recorded_sha256_is_right_however_the_chunks_arrived() {
+    let h = Harness::new();
+    let lift = h.lift_token().await;
+    let zip = make_zip(4, 3000);
+    let path = h.create_upload(&lift, zip.len() as u64, None).await;
+    // Two bytes held back for the magic check, then two more.
+    for (at, chunk) in [(0, &zip[..2]), (2, &zip[2..4])] {
+        let answer = h.send(patch(&path, &lift, at, chunk)).await;
+        assert_eq!(answer.status, StatusCode::NO_CONTENT);
+    }
+    // A chunk with a wrong checksum and one past the length: both discarded.
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let wrong = tus("PATCH", &path, &lift)
+        .header("upload-offset", "4")
+        .header("content-type", "application/offset+octet-stream")
+        .header(
+            "upload-checksum",
+            format!("sha1 {}", b64(&Sha1::digest(b"x"))),
+        )
+        .body(Body::from(zip[4..1000].to_vec()))
+        .unwrap();
+    assert_eq!(h.send(wrong).await.status.as_u16(), 460);
+    let mut too_long = zip[4..].to_vec();
+    too_long.extend_from_slice(b"one byte too many");
+    let answer = h.send(patch(&path, &lift, 4, &too_long)).await;
+    assert_eq!(answer.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // The rest in uneven chunks.
+    let mut at: usize = 4;
+    for size in [1, 999, 4096, usize::MAX] {
+        let end = at.saturating_add(size).min(zip.len());
+        let answer = h.send(patch(&path, &lift, at as u64, &zip[at..end])).await;
+        assert_eq!(answer.status, StatusCode::NO_CONTENT);
+        at = end;
+    }
+    assert_eq!(at, zip.len());
+    let stored = &h.dev_uploads().await["uploads"][0];
+    assert_eq!(stored["verified"], true, "{stored}");
+    assert_eq!(stored["sha256"], sha256_hex(&zip));
 }

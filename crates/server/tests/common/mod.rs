@@ -3,6 +3,8 @@
 //! get tokens and build zips.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod process;
+
 use std::io::Write;
 use std::sync::Arc;
 
@@ -269,4 +271,77 @@ pub fn make_zip(entries: usize, size: usize) -> Vec<u8> {
 /// Lowercase hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     aura_hmac::payload_hash(bytes)
+}
+
+/// A server listening on a free loopback port over its own temp data dir.
+pub struct Live {
+    pub server: auraloader_server::RunningServer,
+    pub dir: TempDir,
+}
+
+impl Live {
+    /// Starts one; `tweak` changes the config first.
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> Live {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path());
+        config.addr = "127.0.0.1:0".parse().unwrap();
+        tweak(&mut config);
+        let server = auraloader_server::start(config).await.unwrap();
+        Live { server, dir }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.server.local_addr())
+    }
+
+    pub fn state(&self) -> AppState {
+        self.server.state().clone()
+    }
+
+    /// A request to the same state without a socket.
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        read(app(self.state()).oneshot(request).await.unwrap()).await
+    }
+
+    /// An upload token from `POST /demo/upload-token` and the `uploader/config`
+    /// answer for it (the lift endpoint and token).
+    pub async fn token_and_config(&self) -> (String, Value) {
+        let answer = self
+            .send(
+                Request::post("/demo/upload-token")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        let token = answer.json()["token"].as_str().unwrap().to_owned();
+        let answer = self
+            .send(
+                Request::get("/api/uploader/config")
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("x-api-key", self.state().demo_credentials().api_key.clone())
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        (token, answer.json())
+    }
+
+    pub async fn dev_uploads(&self) -> Value {
+        let answer = self
+            .send(
+                Request::get("/api/dev/uploads")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        answer.json()
+    }
+
+    pub async fn stop(self) {
+        self.server.shutdown().await.unwrap();
+    }
 }
