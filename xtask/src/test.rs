@@ -79,6 +79,13 @@ pub fn run() -> Result<(), String> {
         node.args(["--test", "--test-reporter=tap"])
             .arg(root.join("tests/node"))
             .env("AURALOADER_DIST", root.join("dist"));
+        // tests/node/tus.test.mjs uploads to the dev server too.
+        match crate::serve::build_server() {
+            Ok(server) => {
+                node.env("AURALOADER_SERVER", server);
+            }
+            Err(e) => println!("the dev server did not build, its tus test is skipped: {e}"),
+        }
         if let Some(chrome) = &tools.chrome {
             node.env("CHROME", chrome);
         }
