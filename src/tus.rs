@@ -196,6 +196,11 @@ impl TusRun {
         self.driver.stop();
     }
 
+    /// The driver's state in one line, for diagnosing a run that hangs.
+    pub fn diagnostics(&self) -> String {
+        self.driver.diagnostics()
+    }
+
     /// Resolves after the last event to `[{state: "completed", url} |
     /// {state: "failed", error} | {state: "terminated", deleted} | null]`,
     /// one per upload (`null`: stopped before it ended).

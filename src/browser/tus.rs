@@ -147,6 +147,7 @@ struct Shared {
     on_event: RefCell<EventCallback>,
     pumping: Cell<bool>,
     scheduled: Cell<bool>,
+    pumps: Cell<u64>,
     /// Resolves the promise of [`TusDriver::done`].
     resolve: RefCell<Option<Function>>,
     done: Promise,
@@ -215,6 +216,7 @@ impl TusDriver {
             on_event: RefCell::new(Box::new(on_event)),
             pumping: Cell::new(false),
             scheduled: Cell::new(false),
+            pumps: Cell::new(0),
             resolve: RefCell::new(resolve),
             done,
         });
@@ -256,6 +258,30 @@ impl TusDriver {
             .map(|s| s.queue.progress())
     }
 
+    /// A one-line state of the run for diagnostics: pumps so far, whether
+    /// one is running or scheduled, inputs waiting, requests out, the timer.
+    pub fn diagnostics(&self) -> String {
+        let shared = &self.shared;
+        let state = match shared.state.try_borrow() {
+            Ok(state) => format!(
+                "requests {:?}, timer {:?}, now {}, over {}, {:?}",
+                state.requests.keys().collect::<Vec<_>>(),
+                state.timer.as_ref().map(|(at, _)| *at),
+                now_ms(),
+                state.over,
+                state.queue.progress(),
+            ),
+            Err(_) => "state borrowed".to_owned(),
+        };
+        format!(
+            "pumps {}, pumping {}, scheduled {}, inbox {}, {state}",
+            shared.pumps.get(),
+            shared.pumping.get(),
+            shared.scheduled.get(),
+            shared.inbox.try_borrow().map_or(usize::MAX, |i| i.len()),
+        )
+    }
+
     fn push(&self, input: Input) {
         self.shared.inbox.borrow_mut().push_back(input);
         schedule(&self.shared);
@@ -289,6 +315,7 @@ fn pump(shared: &Rc<Shared>) {
     if shared.pumping.replace(true) {
         return;
     }
+    shared.pumps.set(shared.pumps.get() + 1);
     for _round in 0..10_000 {
         let events = match shared.state.try_borrow_mut() {
             Ok(mut state) => turn(shared, &mut state),
@@ -443,7 +470,10 @@ fn arm_timer(shared: &Rc<Shared>, state: &mut State, now: u64) {
         state.timer = None;
         return;
     };
-    if state.timer.as_ref().is_some_and(|(at, _)| *at == deadline) {
+    // Every progress report moves the stall deadline later; a timer that
+    // fires before the deadline only costs a turn that re-arms it, which is
+    // cheaper than a new timer per progress event.
+    if state.timer.as_ref().is_some_and(|(at, _)| *at <= deadline) {
         return;
     }
     let weak = Rc::downgrade(shared);

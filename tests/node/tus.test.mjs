@@ -52,7 +52,10 @@ window.startUpload = async (o) => {
   const run = wasm.startTusUploads({
     endpoint: o.endpoint, token: o.token, chunkSize: o.chunkSize, store: o.store,
     namespace: o.namespace, retryDelaysMs: o.retryDelaysMs, stallTimeoutMs: o.stallTimeoutMs,
-    uploads: [{ blob, fingerprint: o.fingerprint, metadata: o.metadata }],
+    concurrency: o.concurrency,
+    uploads: Array.from({ length: o.copies ?? 1 }, (_, i) => ({
+      blob, fingerprint: o.copies ? o.fingerprint + "-" + i : o.fingerprint, metadata: o.metadata,
+    })),
   }, (e) => {
     if (e.type === "progress") {
       seen.progress += 1;
@@ -164,6 +167,42 @@ test("uploads a generated zip to @tus/server byte-exact in many PATCHes", async 
     assert.ok(result.progress >= patches.length, "progress after every PATCH at least");
     assert.deepEqual(await storageKeys(page), [], "the fingerprint is forgotten after success");
     assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await proxy.close();
+  }
+});
+
+test("three uploads run two at a time, each byte-exact", async () => {
+  const proxy = await startProxy({ target: tusServer.origin });
+  const { context, page } = await openPage();
+  try {
+    const result = await upload(page, {
+      endpoint: `${proxy.origin}/files`,
+      token: "test-token",
+      fingerprint: "queued-upload",
+      copies: 3,
+      concurrency: 2,
+    });
+    assert.equal(result.outcomes.length, 3);
+    for (const outcome of result.outcomes) {
+      assert.equal(outcome?.state, "completed", JSON.stringify(result.outcomes));
+      assert.ok(storedBytes(outcome.url).equals(SOURCE), "the stored bytes are the source's");
+    }
+    const posts = proxy.log.filter((e) => e.method === "POST");
+    assert.equal(posts.length, 3);
+    const lastPatchOf = (path) =>
+      proxy.log.findIndex((e) => e.method === "PATCH" && e.path === path && e.offset + e.bytes === SOURCE.length);
+    const paths = [...new Set(proxy.log.filter((e) => e.method === "PATCH").map((e) => e.path))];
+    assert.equal(paths.length, 3);
+    const thirdPost = proxy.log.indexOf(posts[2]);
+    const firstDone = Math.min(lastPatchOf(paths[0]), lastPatchOf(paths[1]));
+    assert.ok(thirdPost > firstDone, "the third upload starts only when one of the first two is done");
+    const early = proxy.log.slice(0, firstDone).filter((e) => e.method === "PATCH");
+    assert.ok(
+      early.some((e) => e.path === paths[0]) && early.some((e) => e.path === paths[1]),
+      "the first two upload at the same time",
+    );
   } finally {
     await context.close();
     await proxy.close();

@@ -96,15 +96,30 @@ impl InFlight {
         match &self.kind {
             Kind::Xhr { xhr, .. } => {
                 // Detach first: `abort()` fires its events synchronously.
-                xhr.set_onload(None);
-                xhr.set_onerror(None);
-                xhr.set_onabort(None);
-                if let Ok(upload) = xhr.upload() {
-                    upload.set_onprogress(None);
-                }
+                detach(xhr);
                 let _ = xhr.abort();
             }
             Kind::Fetch { controller } => controller.abort(),
+        }
+    }
+}
+
+/// Removes the handlers of `xhr`, so that no event reaches a dropped
+/// closure (Chromium can deliver a throttled upload `progress` after
+/// `load`).
+fn detach(xhr: &web_sys::XmlHttpRequest) {
+    xhr.set_onload(None);
+    xhr.set_onerror(None);
+    xhr.set_onabort(None);
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(None);
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Kind::Xhr { xhr, .. } = &self.kind {
+            detach(xhr);
         }
     }
 }
