@@ -27,7 +27,8 @@
 //!
 //! [`TusDriver::start`] takes the uploads, a [`FingerprintStore`] and a
 //! callback for [`DriverEvent`]s; it returns at once and works from the
-//! event loop. Every network callback and timer only queues an input and
+//! event loop until its last event, whether or not the caller keeps the
+//! handle. Every network callback and timer only queues an input and
 //! schedules one "pump" on the microtask queue; the pump feeds the inputs to
 //! the queue, sends what it asks for and then calls the event callback with
 //! no borrow held, so the callback may call [`TusDriver::cancel`] or
@@ -148,6 +149,11 @@ struct Shared {
     pumping: Cell<bool>,
     scheduled: Cell<bool>,
     pumps: Cell<u64>,
+    /// The run itself, until its last event: network callbacks and timers
+    /// hold only weak references, so without this a caller that drops its
+    /// handle (a JS `TusRun` collected by the garbage collector) would stop
+    /// the uploads silently.
+    keep_alive: RefCell<Option<Rc<Shared>>>,
     /// Resolves the promise of [`TusDriver::done`].
     resolve: RefCell<Option<Function>>,
     done: Promise,
@@ -217,9 +223,11 @@ impl TusDriver {
             pumping: Cell::new(false),
             scheduled: Cell::new(false),
             pumps: Cell::new(0),
+            keep_alive: RefCell::new(None),
             resolve: RefCell::new(resolve),
             done,
         });
+        *shared.keep_alive.borrow_mut() = Some(Rc::clone(&shared));
         schedule(&shared);
         Ok(Self { shared })
     }
@@ -335,10 +343,11 @@ fn pump(shared: &Rc<Shared>) {
             if let Some(resolve) = shared.resolve.borrow_mut().take() {
                 let _ = resolve.call0(&JsValue::UNDEFINED);
             }
-            // Let the callback's captures go.
+            // Let the callback's captures and the run itself go.
             if let Ok(mut on_event) = shared.on_event.try_borrow_mut() {
                 *on_event = Box::new(|_| {});
             }
+            shared.keep_alive.borrow_mut().take();
         }
         if shared.inbox.borrow().is_empty() {
             break;

@@ -73,6 +73,19 @@ window.startUpload = async (o) => {
   window.pending = run.done().then((outcomes) => ({ ...seen, outcomes }));
   return blob.size;
 };
+// Starts an upload and keeps no reference to its handle.
+window.startDetached = async (o) => {
+  const blob = await (await fetch(o.source, { cache: "no-store" })).blob();
+  window.detached = { acknowledged: 0, finished: false, completed: false };
+  wasm.startTusUploads({
+    endpoint: o.endpoint, token: o.token, chunkSize: o.chunkSize, store: "memory",
+    uploads: [{ blob }],
+  }, (e) => {
+    if (e.type === "progress") window.detached.acknowledged = e.acknowledged;
+    if (e.type === "completed") window.detached.completed = true;
+    if (e.type === "finished") window.detached.finished = true;
+  });
+};
 window.ready = true;
 </script>`;
 
@@ -206,6 +219,30 @@ test("three uploads run two at a time, each byte-exact", async () => {
   } finally {
     await context.close();
     await proxy.close();
+  }
+});
+
+test("an upload goes on when the page drops its handle and memory is collected", async () => {
+  const { context, page, errors } = await openPage();
+  try {
+    const cdp = await context.newCDPSession(page);
+    await page.evaluate((o) => window.startDetached(o), {
+      source: "/source.zip",
+      chunkSize: 64 * 1024,
+      endpoint: tusServer.url,
+      token: "test-token",
+    });
+    for (let i = 0; i < 20; i++) {
+      await cdp.send("HeapProfiler.collectGarbage");
+      const state = await page.evaluate(() => window.detached);
+      if (state.finished) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await page.waitForFunction(() => window.detached.finished, null, { timeout: LIMIT_MS });
+    assert.equal(await page.evaluate(() => window.detached.completed), true);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
   }
 });
 
