@@ -1,7 +1,8 @@
 //! auraloader: the DICOM upload widget, compiled to WebAssembly.
 //!
 //! This crate is a thin shell: the JS API ([`StandaloneAuraloader`], the
-//! signing entry point behind `HmacSigner`, the internal [`scan_files`]), the Yew UI in [`ui`] and browser IO
+//! signing entry point behind `HmacSigner`, the internal [`scan_files`] and
+//! [`start_tus_uploads`]), the Yew UI in [`ui`] and browser IO
 //! in [`browser`]. Logic that needs no browser lives in `auraloader-core`;
 //! AURA-HMAC-SHA256 lives in `aura-hmac`. Errors become `JsValue` only here, at
 //! the boundary.
@@ -9,9 +10,11 @@
 pub mod browser;
 pub mod scan;
 mod signer;
+pub mod tus;
 pub mod ui;
 mod widget;
 
 pub use scan::scan_files;
 pub use signer::sign_request;
+pub use tus::{start_tus_uploads, TusRun};
 pub use widget::StandaloneAuraloader;

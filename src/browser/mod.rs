@@ -1,7 +1,12 @@
-//! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]) and
-//! (later) fetch and storage. Nothing protocol-specific lives here.
+//! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]), the
+//! tus driver ([`tus`]: fetch and XMLHttpRequest, PATCH bodies from a
+//! [`body::BodySource`]) and `localStorage` ([`storage`]). Nothing
+//! protocol-specific lives here.
 
+pub mod body;
 pub mod scan;
+pub mod storage;
+pub mod tus;
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;

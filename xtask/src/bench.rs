@@ -1,3 +1,5 @@
+//! `cargo xtask bench tus`: see [`tus`].
+//!
 //! `cargo xtask bench scan`: how fast the header scan finds the studies in a
 //! large folder, natively and in headless Chromium from real `File` objects,
 //! beside the npm `dicom-parser` reading the same files in the same page.
@@ -9,6 +11,8 @@
 //! the dev server on 127.0.0.1; drive Chromium through chromedriver (plain
 //! WebDriver HTTP) and read the page's JSON results; write the table into the
 //! scan section of `BENCHMARKS.md`. No threshold is checked: this measures.
+
+mod tus;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -107,7 +111,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
         Some("scan") => scan(&BenchOptions::from_args(&args[1..])?),
         Some("server") => crate::bench_server::run(&args[1..]),
-        _ => Err(USAGE.to_owned()),
+        Some("tus") => tus::run(&args[1..]),
+        _ => Err(format!("{USAGE}\n\n{}", tus::USAGE)),
     }
 }
 

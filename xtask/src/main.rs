@@ -6,7 +6,8 @@
 //! - `demo`: build, then serve the demo page on 127.0.0.1:8080
 //! - `gen-study`: write a folder of synthetic DICOM studies
 //! - `bench`: measure (`bench scan`: the header scan, native and in Chromium;
-//!   `bench server`: the dev server's tus ingest and API latency beside `@tus/server`)
+//!   `bench server`: the dev server's tus ingest and API latency beside `@tus/server`;
+//!   `bench tus`: upload throughput and memory beside tus-js-client)
 
 mod bench;
 mod bench_server;
@@ -28,7 +29,8 @@ commands:
   demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)
   gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)
   bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md
-  bench server       tus ingest and API latency of the dev server beside @tus/server; writes BENCHMARKS.md";
+  bench server       tus ingest and API latency of the dev server beside @tus/server; writes BENCHMARKS.md
+  bench tus          upload 1 GiB to @tus/server in Chromium, ours vs tus-js-client; writes BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

@@ -79,6 +79,13 @@ pub fn run() -> Result<(), String> {
         node.args(["--test", "--test-reporter=tap"])
             .arg(root.join("tests/node"))
             .env("AURALOADER_DIST", root.join("dist"));
+        // tests/node/tus.test.mjs uploads to the dev server too.
+        match crate::serve::build_server() {
+            Ok(server) => {
+                node.env("AURALOADER_SERVER", server);
+            }
+            Err(e) => println!("the dev server did not build, its tus test is skipped: {e}"),
+        }
         if let Some(chrome) = &tools.chrome {
             node.env("CHROME", chrome);
         }
@@ -129,7 +136,7 @@ pub fn run() -> Result<(), String> {
 }
 
 /// Runs the widget's `wasm-bindgen-test` suites (`tests/web.rs`,
-/// `tests/scan_web.rs`) in headless Chromium.
+/// `tests/scan_web.rs`, `tests/tus_web.rs`) in headless Chromium.
 fn wasm_tests(tools: &Tools, root: &Path) -> Step {
     let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) else {
         return Step {
@@ -164,6 +171,8 @@ fn wasm_tests(tools: &Tools, root: &Path) -> Step {
             "web",
             "--test",
             "scan_web",
+            "--test",
+            "tus_web",
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",

@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 
 use crate::state::AppState;
 
-/// Headers a browser may read cross-origin: those of `TUS.md`.
+/// Headers a browser may read cross-origin: those of `TUS.md`, and
+/// `Retry-After` so that a client obeys a 429 or 503.
 pub const EXPOSE_HEADERS: &str = "Upload-Offset, Location, Upload-Length, Tus-Version, \
-Tus-Resumable, Tus-Max-Size, Tus-Extension, Upload-Metadata, Upload-Expires";
+Tus-Resumable, Tus-Max-Size, Tus-Extension, Upload-Metadata, Upload-Expires, Retry-After";
 
 /// Headers a browser may send cross-origin: those of `TUS.md` plus `X-Api-Key`.
 pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, Upload-Length, Upload-Offset, \

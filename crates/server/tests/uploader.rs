@@ -490,6 +490,7 @@ async fn cors_responses_expose_the_tus_headers_to_allowed_origins_only() {
         "tus-extension",
         "upload-metadata",
         "upload-expires",
+        "retry-after",
     ] {
         assert!(exposed.contains(name), "{name} not exposed: {exposed}");
     }
