@@ -7,11 +7,13 @@
 //! the boundary.
 
 pub mod browser;
+pub mod prepare;
 pub mod scan;
 mod signer;
 pub mod ui;
 mod widget;
 
+pub use prepare::{prepare_study_js, PreparedZip};
 pub use scan::scan_files;
 pub use signer::sign_request;
 pub use widget::StandaloneAuraloader;

@@ -1,7 +1,11 @@
-//! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]) and
-//! (later) fetch and storage. Nothing protocol-specific lives here.
+//! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]), the
+//! study zips' preparation ([`prepare`]) and the Web Workers both use
+//! ([`worker`]); (later) fetch and storage. Nothing protocol-specific lives
+//! here.
 
+pub mod prepare;
 pub mod scan;
+pub mod worker;
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;
