@@ -23,6 +23,8 @@ use crate::build::{self, Options};
 use crate::setup::{self, Need, Tools};
 use crate::util::{self, run_cmd};
 
+mod zip;
+
 /// Usage of the subcommand.
 pub const USAGE: &str = "usage: cargo xtask bench scan [options]
 
@@ -106,12 +108,22 @@ pub fn run(args: &[String]) -> Result<(), String> {
             Ok(())
         }
         Some("scan") => scan(&BenchOptions::from_args(&args[1..])?),
-        _ => Err(USAGE.to_owned()),
+        Some("zip") if args.iter().any(|a| a == "-h" || a == "--help") => {
+            println!("{}", zip::USAGE);
+            Ok(())
+        }
+        Some("zip") => zip::run(&args[1..]),
+        _ => Err(format!(
+            "{USAGE}
+
+{}",
+            zip::USAGE
+        )),
     }
 }
 
 /// Removes a folder however the benchmark ends.
-struct Scratch(PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Drop for Scratch {
     fn drop(&mut self) {
@@ -156,7 +168,8 @@ fn scan(options: &BenchOptions) -> Result<(), String> {
         options.runs
     );
     let load = load_average();
-    let browser = browser_scan(&tools, &root, &scratch.0, &page, &selected, options.runs)?;
+    let query = format!("runs={}", options.runs);
+    let browser = browser_page(&tools, &root, &scratch.0, &page, &selected, &query)?;
     if browser["ok"] != json!(true) {
         return Err(format!(
             "the bench page failed: {}",
@@ -170,7 +183,7 @@ fn scan(options: &BenchOptions) -> Result<(), String> {
     if options.write {
         let path = root.join("BENCHMARKS.md");
         let old = std::fs::read_to_string(&path).unwrap_or_default();
-        util::write(&path, replace_section(&old, &section))?;
+        util::write(&path, replace_section(&old, SECTION, &section))?;
         println!("bench: wrote the scan section of {}", path.display());
     }
     Ok(())
@@ -191,10 +204,23 @@ fn generate(options: &BenchOptions, out: &Path) -> Result<Study, String> {
         dicomdir: false,
         seed: 1,
     };
-    // The header size of this tree's files, from its first file without pixels.
+    tree.pixel_bytes = (options.file_kib * 1024).saturating_sub(header_len(&tree)?);
+    println!(
+        "bench: writing {} files of {} KiB to {}",
+        options.files,
+        options.file_kib,
+        out.display()
+    );
+    let (files, bytes) = crate::gen_study::write_tree(&tree, out)?;
+    Ok(Study { tree, files, bytes })
+}
+
+/// The size of the first file of `tree` without pixel data: its header.
+pub(crate) fn header_len(tree: &StudyTree) -> Result<usize, String> {
     let probe = StudyTree {
         series: 1,
         instances: 1,
+        pixel_bytes: 0,
         ..tree.clone()
     };
     let mut header = 0;
@@ -204,15 +230,7 @@ fn generate(options: &BenchOptions, out: &Path) -> Result<Study, String> {
             Ok::<(), SynthError>(())
         })
         .map_err(|e| e.to_string())?;
-    tree.pixel_bytes = (options.file_kib * 1024).saturating_sub(header);
-    println!(
-        "bench: writing {} files of {} KiB to {}",
-        options.files,
-        options.file_kib,
-        out.display()
-    );
-    let (files, bytes) = crate::gen_study::write_tree(&tree, out)?;
-    Ok(Study { tree, files, bytes })
+    Ok(header)
 }
 
 /// Runs the native scan (the `scan_dir` example, release) over `data`.
@@ -248,27 +266,7 @@ fn native_scan(root: &Path, data: &Path) -> Result<Value, String> {
 /// dicom-parser, and `manifest.json` listing the files under `data` (returned:
 /// relative paths and sizes, in the order the page gets them).
 fn bundle_page(root: &Path, page: &Path, data: &Path) -> Result<Vec<(String, u64)>, String> {
-    util::copy(&root.join("www/bench/scan.html"), &page.join("index.html"))?;
-    let esbuild = root.join("www/node_modules/.bin/esbuild");
-    if !esbuild.is_file() {
-        return Err(format!(
-            "{} is missing: run `cargo xtask setup`",
-            esbuild.display()
-        ));
-    }
-    run_cmd(
-        Command::new(esbuild)
-            .arg(root.join("www/bench/scan.js"))
-            .args([
-                "--bundle",
-                "--format=esm",
-                "--target=es2022",
-                "--external:/npm/*",
-                "--log-level=error",
-            ])
-            .arg(format!("--outfile={}", page.join("scan.js").display()))
-            .current_dir(root.join("www")),
-    )?;
+    bundle_bench_page(root, page, "scan")?;
     let mut files = Vec::new();
     list(data, data, 0, &mut files)?;
     files.sort();
@@ -283,8 +281,46 @@ fn bundle_page(root: &Path, page: &Path, data: &Path) -> Result<Vec<(String, u64
     Ok(files)
 }
 
+/// Copies `www/bench/{name}.html` to `page/index.html` and bundles
+/// `www/bench/{name}.js` (with its npm imports; the widget stays external at
+/// `/npm/`) to `page/{name}.js`.
+pub(crate) fn bundle_bench_page(root: &Path, page: &Path, name: &str) -> Result<(), String> {
+    util::copy(
+        &root.join(format!("www/bench/{name}.html")),
+        &page.join("index.html"),
+    )?;
+    let esbuild = root.join("www/node_modules/.bin/esbuild");
+    if !esbuild.is_file() {
+        return Err(format!(
+            "{} is missing: run `cargo xtask setup`",
+            esbuild.display()
+        ));
+    }
+    run_cmd(
+        Command::new(esbuild)
+            .arg(root.join(format!("www/bench/{name}.js")))
+            .args([
+                "--bundle",
+                "--format=esm",
+                "--target=es2022",
+                "--external:/npm/*",
+                "--log-level=error",
+            ])
+            .arg(format!(
+                "--outfile={}",
+                page.join(format!("{name}.js")).display()
+            ))
+            .current_dir(root.join("www")),
+    )
+}
+
 /// Relative `/`-separated paths and sizes of the files under `dir`.
-fn list(base: &Path, dir: &Path, depth: usize, out: &mut Vec<(String, u64)>) -> Result<(), String> {
+pub(crate) fn list(
+    base: &Path,
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<(String, u64)>,
+) -> Result<(), String> {
     if depth > 16 {
         return Ok(());
     }
@@ -304,15 +340,16 @@ fn list(base: &Path, dir: &Path, depth: usize, out: &mut Vec<(String, u64)>) -> 
     Ok(())
 }
 
-/// Serves the page and drives Chromium through chromedriver; returns the
-/// page's result JSON.
-fn browser_scan(
+/// Serves the page in `page` at `/bench/` (and `dist/` at `/`) and drives
+/// Chromium through chromedriver to `/bench/?{query}`, selecting `selected`
+/// when the page asks; returns the page's result JSON.
+pub(crate) fn browser_page(
     tools: &Tools,
     root: &Path,
     scratch: &Path,
     page: &Path,
     selected: &[PathBuf],
-    runs: u32,
+    query: &str,
 ) -> Result<Value, String> {
     let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) else {
         return Err("Chromium and chromedriver are needed: run `cargo xtask setup`".to_owned());
@@ -375,7 +412,7 @@ fn browser_scan(
             .ok_or_else(|| format!("chromedriver gave no session: {session}"))?
             .to_owned(),
     };
-    let url = format!("http://{addr}/bench/?runs={runs}");
+    let url = format!("http://{addr}/bench/?{query}");
     drive(&driver_addr, &session.id, &url, selected)
 }
 
@@ -618,8 +655,19 @@ fn section(study: &Study, native: &Value, browser: &Value, tools: &Tools, load: 
             _ => "none over 50 ms".to_owned(),
         };
         let reader = match name {
-            "auraloader scanFiles" => "auraloader `scanFiles` (wasm)".to_owned(),
+            "auraloader scanFiles" => {
+                "auraloader `scanFiles` (wasm, head reads in its workers)".to_owned()
+            }
+            "auraloader scanFiles, main thread" => {
+                "auraloader `scanFiles`, reads on the main thread".to_owned()
+            }
             "head reads only" => "floor: head reads only (JS, no parsing)".to_owned(),
+            "head reads only, workers" => {
+                "floor in workers: head reads only (JS, `arrayBuffer()`)".to_owned()
+            }
+            "head reads only, workers, FileReaderSync" => {
+                "floor in workers: head reads only (JS, `FileReaderSync`)".to_owned()
+            }
             "dicom-parser full parse" => format!("dicom-parser {DICOM_PARSER_VERSION}, full parse"),
             other => format!(
                 "dicom-parser {DICOM_PARSER_VERSION}, {}",
@@ -712,11 +760,15 @@ endian, Part 10. Native: the files are in the OS page cache. Browser: WebDriver
 selects the files in the page's `<input type=file multiple>`, so they are the
 disk-backed `File` objects a user's drop gives the widget; each reader is warmed
 up on one file, then timed {runs} times on all of them, and the table shows the
-median run. Every browser reader keeps 32 reads in flight; dicom-parser reads
-each file with `file.arrayBuffer()` inside the timed region, as a page using it
-would, and takes the same attributes. \"Floor\" is the bare
+median run. `scanFiles` reads the heads in its Web Workers ({hc} here, from
+`navigator.hardwareConcurrency`, at most 4), 16 files per request, 3 requests
+in flight per worker, and parses them on the page's thread; the main-thread
+row keeps 32 reads in flight on the page's thread, as do dicom-parser, which
+reads each file with `file.arrayBuffer()` inside the timed region, as a page
+using it would, and takes the same attributes. \"Floor\" is the bare
 `file.slice(0, 16 KiB).arrayBuffer()` per file without any parsing: what one
-read per file costs in this browser.
+read per file costs in this browser, on the page's thread and in as many
+workers as `scanFiles` uses (batched the same way).
 
 | reader | where | files/s | wall time | bytes read | longest main-thread task |
 | --- | --- | ---: | ---: | ---: | --- |
@@ -747,6 +799,7 @@ work. What each reader found, the times of every run, and each long task
         kib = study.bytes as f64 / files.max(1.0) / 1024.0,
         total = mib(study.bytes as f64),
         runs = browser["runs"],
+        hc = browser["hardwareConcurrency"],
         rows = rows.join("\n"),
         vs_full = ratio("dicom-parser full parse"),
         vs_until = ratio("dicom-parser untilTag x7fe00010"),
@@ -760,7 +813,7 @@ work. What each reader found, the times of every run, and each long task
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute averages: how busy the machine was.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .ok()
         .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" / "))
@@ -778,7 +831,7 @@ fn browser_median(browser: &Value, name: &str) -> Option<f64> {
         .as_f64()
 }
 
-fn chromium_version(tools: &Tools) -> String {
+pub(crate) fn chromium_version(tools: &Tools) -> String {
     tools
         .chrome
         .as_ref()
@@ -792,7 +845,7 @@ fn chromium_version(tools: &Tools) -> String {
 }
 
 /// The CPU model from /proc/cpuinfo.
-fn cpu_model() -> String {
+pub(crate) fn cpu_model() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -805,7 +858,7 @@ fn cpu_model() -> String {
 }
 
 /// Today's date (UTC) as YYYY-MM-DD.
-fn today() -> String {
+pub(crate) fn today() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -827,10 +880,10 @@ fn civil_date(days: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-/// `old` with the scan section replaced by `section` (or added).
-fn replace_section(old: &str, section: &str) -> String {
+/// `old` with the section under `heading` replaced by `section` (or added).
+pub(crate) fn replace_section(old: &str, heading: &str, section: &str) -> String {
     let section = section.trim_end();
-    let Some(start) = old.find(SECTION) else {
+    let Some(start) = old.find(heading) else {
         let base = if old.trim().is_empty() {
             "# Benchmarks\n\nMeasured results, one section per benchmark; each section says the command that produced it.\n".to_owned()
         } else {
@@ -838,10 +891,10 @@ fn replace_section(old: &str, section: &str) -> String {
         };
         return format!("{base}\n{section}\n");
     };
-    let after = &old[start + SECTION.len()..];
+    let after = &old[start + heading.len()..];
     let end = after
         .find("\n## ")
-        .map_or(old.len(), |i| start + SECTION.len() + i + 1);
+        .map_or(old.len(), |i| start + heading.len() + i + 1);
     format!("{}{section}\n\n{}", &old[..start], &old[end..])
         .trim_end()
         .to_owned()
@@ -856,20 +909,21 @@ mod tests {
     fn replaces_only_the_scan_section() {
         let old =
             format!("# Benchmarks\n\nintro\n\n{SECTION}\n\nold table\n\n## Zip\n\nzip table\n");
-        let new = replace_section(&old, &format!("{SECTION}\n\nnew table\n"));
+        let new = replace_section(&old, SECTION, &format!("{SECTION}\n\nnew table\n"));
         assert_eq!(
             new,
             format!("# Benchmarks\n\nintro\n\n{SECTION}\n\nnew table\n\n## Zip\n\nzip table\n")
         );
         let added = replace_section(
             "# Benchmarks\n\n## Zip\n\nzip\n",
+            SECTION,
             &format!("{SECTION}\n\nt\n"),
         );
         assert_eq!(
             added,
             format!("# Benchmarks\n\n## Zip\n\nzip\n\n{SECTION}\n\nt\n")
         );
-        let created = replace_section("", &format!("{SECTION}\n\nt\n"));
+        let created = replace_section("", SECTION, &format!("{SECTION}\n\nt\n"));
         assert!(created.starts_with("# Benchmarks\n"));
         assert!(created.ends_with(&format!("{SECTION}\n\nt\n")));
     }

@@ -5,7 +5,8 @@
 //! - `test`: every check, ending with one summary line
 //! - `demo`: build, then serve the demo page on 127.0.0.1:8080
 //! - `gen-study`: write a folder of synthetic DICOM studies
-//! - `bench`: measure (`bench scan`: the header scan, native and in Chromium)
+//! - `bench`: measure (`bench scan`: the header scan, native and in Chromium;
+//!   `bench zip`: study zip preparation in Chromium beside zip.js and fflate)
 
 mod bench;
 mod build;
@@ -25,7 +26,8 @@ commands:
   test               fmt, clippy, native tests, wasm tests in headless Chromium, package tests
   demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)
   gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)
-  bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md";
+  bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md
+  bench zip          time study zip preparation in Chromium beside zip.js and fflate; writes BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
