@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use auraloader::browser::prepare::{
     prepare_study, CancelToken, PrepareFile, PrepareProgress, PrepareQueue, PreparedStudy,
-    PUSH_BYTES, READ_BYTES,
+    PACK_FILES, PUSH_BYTES, READ_BYTES,
 };
 use auraloader::browser::scan::{scan_dropped_files, scan_with, DroppedFile};
 use auraloader::browser::worker::{Engine, WORKER_SCRIPT};
@@ -166,49 +166,81 @@ async fn workers_and_the_main_thread_give_the_same_bytes_every_time() {
     );
 }
 
-#[wasm_bindgen_test]
-async fn any_range_is_the_same_bytes_as_the_whole_archive() {
-    let study = mixed_study();
-    let (prepared, _) = prepare(prepare_files(&study), &Engine::shared().await).await;
-    let len = prepared.len();
-    let whole = blob_bytes(&prepared.blob(0, len).unwrap()).await;
-    let data = prepared.zip().data_offset(1).unwrap();
-    for (start, end) in [
-        (0, 1),
-        (0, 30),
-        (17, data + 5),
-        (data - 1, data + 1),
-        (len / 3, 2 * len / 3),
-        (len - 22, len),
-        (len - 1, len),
-        (len, len),
-    ] {
-        let part = blob_bytes(&prepared.blob(start, end).unwrap()).await;
-        assert!(
-            part == whole[start as usize..end as usize],
-            "bytes {start}..{end} differ"
-        );
-    }
-    assert!(prepared.blob(0, len + 1).is_err());
-    assert!(prepared.blob(5, 4).is_err());
+/// More small files than one pack holds, some stored between them.
+fn many_small_files() -> Vec<(String, Vec<u8>, Method)> {
+    (0..PACK_FILES + 44)
+        .map(|i| {
+            let bytes: Vec<u8> = (0..1000 + i * 7)
+                .map(|j| ((i * 31 + j / 3) % 251) as u8)
+                .collect();
+            let method = if i % 97 == 5 {
+                Method::Stored
+            } else {
+                Method::Deflated
+            };
+            (format!("1.2/1.2.9/{i}.dcm"), bytes, method)
+        })
+        .collect()
 }
 
 #[wasm_bindgen_test]
-async fn stored_entries_are_the_original_files_and_deflated_ones_are_not_in_wasm() {
+async fn any_range_is_the_same_bytes_as_the_whole_archive() {
+    for study in [mixed_study(), many_small_files()] {
+        for engine in [Engine::shared().await, Engine::MainThread] {
+            let (prepared, _) = prepare(prepare_files(&study), &engine).await;
+            let len = prepared.len();
+            let whole = blob_bytes(&prepared.blob(0, len).unwrap()).await;
+            assert_eq!(whole.len() as u64, len);
+            check_archive(&whole, &study);
+            let zip = prepared.zip();
+            let mut marks = vec![0, zip.central_directory_offset(), len];
+            for i in 0..study.len() {
+                marks.push(zip.header_offset(i).unwrap());
+                marks.push(zip.data_offset(i).unwrap());
+            }
+            let mut ranges = Vec::new();
+            for (k, &mark) in marks.iter().enumerate() {
+                let start = mark.saturating_sub(1 + k as u64 % 3);
+                ranges.push((start, (mark + 2).min(len)));
+                ranges.push((
+                    mark.min(len),
+                    (mark + 1 + (k as u64 * 7919) % 70_000).min(len),
+                ));
+            }
+            ranges.extend([(len / 3, 2 * len / 3), (len - 1, len), (len, len), (0, len)]);
+            for (start, end) in ranges {
+                let part = blob_bytes(&prepared.blob(start, end).unwrap()).await;
+                assert!(
+                    part == whole[start as usize..end as usize],
+                    "bytes {start}..{end} of {len} differ"
+                );
+            }
+            assert!(prepared.blob(0, len + 1).is_err());
+            assert!(prepared.blob(5, 4).is_err());
+        }
+    }
+}
+
+#[wasm_bindgen_test]
+async fn stored_entries_are_read_from_the_original_files() {
     let study = mixed_study();
     let files = prepare_files(&study);
     let originals: Vec<web_sys::Blob> = files.iter().map(|f| f.blob.clone()).collect();
-    let (prepared, _) = prepare(files, &Engine::shared().await).await;
-    for (i, (name, bytes, method)) in study.iter().enumerate() {
-        let source = prepared.source(i).unwrap();
-        let same = js_sys::Object::is(source, &originals[i]);
-        match method {
-            Method::Stored => assert!(same, "{name}: stored data is not the original file"),
-            Method::Deflated => {
-                assert!(!same, "{name}: deflated data is the original file");
-                let entry = prepared.zip().entries().nth(i).unwrap();
-                assert_eq!(source.size() as u64, entry.compressed_size);
-                assert_eq!(entry.uncompressed_size, bytes.len() as u64);
+    for engine in [Engine::shared().await, Engine::MainThread] {
+        let (prepared, _) = prepare(prepare_files(&study), &engine).await;
+        let (prepared_again, _) = prepare(files.clone(), &engine).await;
+        for (i, (name, bytes, method)) in study.iter().enumerate() {
+            let entry = prepared.zip().entries().nth(i).unwrap();
+            assert_eq!(entry.uncompressed_size, bytes.len() as u64);
+            match method {
+                Method::Stored => {
+                    let source = prepared_again.stored_source(i).unwrap();
+                    assert!(
+                        js_sys::Object::is(source, &originals[i]),
+                        "{name}: stored data is not the original file"
+                    );
+                }
+                Method::Deflated => assert!(prepared.stored_source(i).is_none(), "{name}"),
             }
         }
     }

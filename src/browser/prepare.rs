@@ -3,13 +3,19 @@
 //!
 //! tus sets `Upload-Length` when the upload is created, so the archive's
 //! length must be known before its first byte: [`prepare_study`] runs once
-//! over the study's files. Entries to deflate are compressed (in the
-//! [`Engine`]'s workers, or on the main thread in slices) into one
-//! compressed `Blob` each, kept by the browser outside wasm memory; entries
-//! to store are only read for their CRC-32 and are never copied: their bytes
-//! come from the original `File` when sent. Then [`PreparedStudy::blob`]
-//! builds any range from parts: header bytes from [`StudyZip`], slices of
-//! the original files, slices of the compressed `Blob`s.
+//! over the study's files. Runs of consecutive entries to deflate (up to
+//! [`PACK_BYTES`] or [`PACK_FILES`]) are compressed together (in the
+//! [`Engine`]'s workers, or on the main thread in slices) into one "pack"
+//! `Blob` holding each entry's local header and compressed bytes as they sit
+//! in the archive, kept by the browser outside wasm memory (local headers do
+//! not depend on where an entry sits, so they can be written before the
+//! layout is known). Entries to store are only read for their CRC-32 and
+//! never copied: their bytes come from the original `File` when sent. Then
+//! [`PreparedStudy::blob`] builds any range from few parts: whole or sliced
+//! packs, the original files, header bytes from [`StudyZip`]. Few parts
+//! matter: in Chromium every `Blob.slice` and every part costs the page's
+//! thread a fraction of a millisecond, so one part per entry would make a
+//! range of 2,000 small entries a long task.
 //!
 //! The deflate settings are fixed and every file is pushed to the compressor
 //! in pieces of exactly [`PUSH_BYTES`] (workers and main thread alike), so
@@ -24,7 +30,9 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use auraloader_core::study::{FileKey, Study};
-use auraloader_core::zip::{entry_name, Compression, Method, Piece, StudyZip, ZipEntry};
+use auraloader_core::zip::{
+    entry_name, local_header, Compression, Method, Piece, StudyZip, ZipEntry,
+};
 use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -145,13 +153,24 @@ pub struct PrepareStats {
     pub worker_peak_memory: f64,
 }
 
+/// A run of the archive's bytes, in archive order.
+#[derive(Debug, Clone)]
+enum Segment {
+    /// Local headers and compressed data of consecutive deflated entries,
+    /// as one `Blob` made by the preparation.
+    Pack { blob: web_sys::Blob },
+    /// One stored entry: its local header (from the layout), then the
+    /// original file, never copied.
+    Stored { entry: usize, file: web_sys::Blob },
+}
+
 /// A study's archive, ready to upload: its exact length and any byte range.
 #[derive(Debug, Clone)]
 pub struct PreparedStudy {
     zip: StudyZip,
-    /// Per entry: the original file (stored) or the compressed `Blob`
-    /// (deflated).
-    sources: Vec<web_sys::Blob>,
+    segments: Vec<Segment>,
+    /// Where each segment starts in the archive.
+    starts: Vec<u64>,
     stats: PrepareStats,
 }
 
@@ -171,10 +190,13 @@ impl PreparedStudy {
         &self.zip
     }
 
-    /// Where entry `index`'s data comes from: the original file (stored) or
-    /// the compressed part (deflated).
-    pub fn source(&self, index: usize) -> Option<&web_sys::Blob> {
-        self.sources.get(index)
+    /// The original file a stored entry's data is read from (`None` for a
+    /// deflated entry, whose data is in a prepared `Blob`).
+    pub fn stored_source(&self, index: usize) -> Option<&web_sys::Blob> {
+        self.segments.iter().find_map(|s| match s {
+            Segment::Stored { entry, file } if *entry == index => Some(file),
+            _ => None,
+        })
     }
 
     /// What the preparation measured.
@@ -182,40 +204,140 @@ impl PreparedStudy {
         self.stats
     }
 
-    /// Bytes `start..end` of the archive as a `Blob` made of parts (header
-    /// bytes, slices of the original files and of the compressed parts): no
-    /// entry data is read until the `Blob` is.
+    /// Bytes `start..end` of the archive as a `Blob` made of parts: whole or
+    /// sliced prepared `Blob`s, slices of the original files, header bytes.
+    /// No entry data is read until the `Blob` is, and the parts are few (one
+    /// per prepared pack or stored entry in the range, plus one for the
+    /// central directory), so this stays cheap on the page's thread.
     pub fn blob(&self, start: u64, end: u64) -> Result<web_sys::Blob, JsValue> {
-        let pieces = self
-            .zip
-            .pieces(start..end)
-            .map_err(|e| JsValue::from(JsError::new(&e.to_string())))?;
+        if start > end || end > self.len() {
+            return Err(JsError::new(&format!(
+                "bytes {start}..{end} are outside the archive of {} bytes",
+                self.len()
+            ))
+            .into());
+        }
         let parts = Array::new();
-        for piece in pieces {
-            match piece {
-                Piece::Bytes(bytes) => {
-                    parts.push(&Uint8Array::from(bytes.as_slice()));
+        let cd = self.zip.central_directory_offset();
+        let first = self
+            .starts
+            .partition_point(|&s| s <= start)
+            .saturating_sub(1);
+        let mut at = start;
+        for (i, segment) in self.segments.iter().enumerate().skip(first) {
+            let seg_start = self.starts[i];
+            let seg_end = self.starts.get(i + 1).copied().unwrap_or(cd);
+            if at >= end.min(cd) {
+                break;
+            }
+            if seg_end <= at {
+                continue;
+            }
+            let stop = end.min(seg_end);
+            match segment {
+                Segment::Pack { blob } => {
+                    if at == seg_start && stop == seg_end {
+                        parts.push(blob);
+                    } else {
+                        let slice = blob.slice_with_f64_and_f64(
+                            (at - seg_start) as f64,
+                            (stop - seg_start) as f64,
+                        )?;
+                        parts.push(&slice);
+                    }
                 }
-                Piece::Data { entry, range } => {
-                    let source = self.sources.get(entry).ok_or_else(|| {
-                        JsValue::from(JsError::new(&format!("no source for zip entry {entry}")))
-                    })?;
-                    let slice =
-                        source.slice_with_f64_and_f64(range.start as f64, range.end as f64)?;
-                    parts.push(&slice);
+                Segment::Stored { entry, file } => {
+                    for piece in self.zip.pieces(at..stop).map_err(zip_error)? {
+                        match piece {
+                            Piece::Bytes(bytes) => {
+                                parts.push(&Uint8Array::from(bytes.as_slice()));
+                            }
+                            Piece::Data { entry: e, range } if e == *entry => {
+                                if range.start == 0 && range.end as f64 == file.size() {
+                                    parts.push(file);
+                                } else {
+                                    let slice = file.slice_with_f64_and_f64(
+                                        range.start as f64,
+                                        range.end as f64,
+                                    )?;
+                                    parts.push(&slice);
+                                }
+                            }
+                            Piece::Data { entry: e, .. } => {
+                                return Err(JsError::new(&format!(
+                                    "zip entry {e} is not where the layout says"
+                                ))
+                                .into())
+                            }
+                        }
+                    }
                 }
             }
+            at = stop;
+        }
+        if end > cd {
+            // Central directory and end records: header bytes only, as one part.
+            let mut tail = Vec::with_capacity((end - start.max(cd)) as usize);
+            for piece in self.zip.pieces(start.max(cd)..end).map_err(zip_error)? {
+                if let Piece::Bytes(bytes) = piece {
+                    tail.extend_from_slice(&bytes);
+                }
+            }
+            parts.push(&Uint8Array::from(tail.as_slice()));
         }
         web_sys::Blob::new_with_blob_sequence(&parts)
     }
 }
 
-/// What preparing one entry gave.
+fn zip_error(error: auraloader_core::zip::ZipError) -> JsValue {
+    JsError::new(&error.to_string()).into()
+}
+
+/// Consecutive files of one method, prepared together: one worker request,
+/// and (deflated) one `Blob`.
+#[derive(Debug, Clone)]
+struct Group {
+    files: std::ops::Range<usize>,
+    deflate: bool,
+}
+
+/// A group ends at this many input bytes or [`PACK_FILES`] files: big enough
+/// that a range spans few `Blob`s, small enough to spread over the workers.
+pub const PACK_BYTES: u64 = 4 << 20;
+
+/// Most files in a group.
+pub const PACK_FILES: usize = 256;
+
+fn groups(files: &[PrepareFile], sizes: &[u64]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    let mut bytes = 0u64;
+    for (i, file) in files.iter().enumerate() {
+        let deflate = file.method == Method::Deflated;
+        match out.last_mut() {
+            Some(g)
+                if g.deflate == deflate
+                    && bytes < PACK_BYTES
+                    && g.files.end - g.files.start < PACK_FILES =>
+            {
+                g.files.end = i + 1;
+                bytes += sizes[i];
+            }
+            _ => {
+                out.push(Group {
+                    files: i..i + 1,
+                    deflate,
+                });
+                bytes = sizes[i];
+            }
+        }
+    }
+    out
+}
+
+/// What preparing a group gave: each entry's CRC and sizes, and the pack
+/// `Blob` of a deflated group.
 struct Prepared {
-    crc32: u32,
-    size: u64,
-    compressed_size: u64,
-    /// The compressed `Blob` (deflated entries).
+    entries: Vec<(u32, u64, u64)>,
     blob: Option<web_sys::Blob>,
 }
 
@@ -232,9 +354,11 @@ pub async fn prepare_study(
     let sizes: Vec<u64> = files.iter().map(|f| blob_size(&f.blob)).collect();
     let total = sizes.iter().sum();
     on_progress(PrepareProgress { bytes: 0, total });
+    let groups = groups(&files, &sizes);
     let (prepared, stats) = match engine.pool() {
         Some(pool) => {
-            let prepared = prepare_in_workers(&files, &sizes, pool, on_progress, cancel).await?;
+            let prepared =
+                prepare_in_workers(&files, &sizes, &groups, pool, on_progress, cancel).await?;
             let stats = PrepareStats {
                 workers: pool.size(),
                 worker_peak_memory: pool.peak_memory_bytes(),
@@ -242,53 +366,76 @@ pub async fn prepare_study(
             (prepared, stats)
         }
         None => (
-            prepare_on_main_thread(&files, &sizes, on_progress, cancel).await?,
+            prepare_on_main_thread(&files, &sizes, &groups, on_progress, cancel).await?,
             PrepareStats::default(),
         ),
     };
     let mut entries = Vec::with_capacity(files.len());
-    let mut sources = Vec::with_capacity(files.len());
-    for ((file, size), done) in files.into_iter().zip(sizes).zip(prepared) {
-        if done.size != size {
-            return Err(JsError::new(&format!(
-                "the file of zip entry {} changed while it was prepared ({size} bytes, then {})",
-                file.name, done.size
-            ))
-            .into());
+    for (group, done) in groups.iter().zip(&prepared) {
+        if done.entries.len() != group.files.len() {
+            return Err(JsError::new("a worker answered for the wrong number of files").into());
         }
-        let source = match (file.method, done.blob) {
-            (Method::Stored, _) => file.blob,
-            (Method::Deflated, Some(blob)) => blob,
-            (Method::Deflated, None) => {
-                return Err(
-                    JsError::new(&format!("zip entry {} was not compressed", file.name)).into(),
-                )
+        for (i, &(crc32, size, compressed_size)) in group.files.clone().zip(&done.entries) {
+            let file = &files[i];
+            if size != sizes[i] {
+                return Err(JsError::new(&format!(
+                    "the file of zip entry {} changed while it was prepared ({} bytes, then {size})",
+                    file.name, sizes[i]
+                ))
+                .into());
             }
-        };
-        if file.method == Method::Deflated && blob_size(&source) != done.compressed_size {
-            return Err(JsError::new(&format!(
-                "the compressed part of zip entry {} has the wrong size",
-                file.name
-            ))
-            .into());
+            entries.push(ZipEntry {
+                name: file.name.clone(),
+                method: file.method,
+                crc32,
+                compressed_size,
+                uncompressed_size: size,
+            });
         }
-        entries.push(ZipEntry {
-            name: file.name,
-            method: file.method,
-            crc32: done.crc32,
-            compressed_size: done.compressed_size,
-            uncompressed_size: done.size,
-        });
-        sources.push(source);
     }
-    let zip = StudyZip::new(entries).map_err(|e| JsValue::from(JsError::new(&e.to_string())))?;
+    let zip = StudyZip::new(entries).map_err(zip_error)?;
+    let mut segments = Vec::new();
+    let mut starts = Vec::new();
+    for (group, done) in groups.iter().zip(prepared) {
+        let first = group.files.start;
+        let start = zip.header_offset(first).unwrap_or(0);
+        if group.deflate {
+            let blob = done
+                .blob
+                .ok_or_else(|| JsError::new("a compressed group has no data"))?;
+            let end = zip
+                .header_offset(group.files.end)
+                .unwrap_or_else(|| zip.central_directory_offset());
+            if blob_size(&blob) != end - start {
+                return Err(JsError::new(&format!(
+                    "the prepared data of zip entries {}..{} has {} bytes, not {}",
+                    group.files.start,
+                    group.files.end,
+                    blob_size(&blob),
+                    end - start
+                ))
+                .into());
+            }
+            starts.push(start);
+            segments.push(Segment::Pack { blob });
+        } else {
+            for i in group.files.clone() {
+                starts.push(zip.header_offset(i).unwrap_or(0));
+                segments.push(Segment::Stored {
+                    entry: i,
+                    file: files[i].blob.clone(),
+                });
+            }
+        }
+    }
     on_progress(PrepareProgress {
         bytes: total,
         total,
     });
     Ok(PreparedStudy {
         zip,
-        sources,
+        segments,
+        starts,
         stats,
     })
 }
@@ -297,24 +444,25 @@ thread_local! {
     static NEXT_JOB: Cell<u32> = const { Cell::new(1) };
 }
 
-/// The worker path: up to [`PER_WORKER`] files per worker in flight.
+/// The worker path: up to [`PER_WORKER`] groups per worker in flight.
 async fn prepare_in_workers(
     files: &[PrepareFile],
     sizes: &[u64],
+    groups: &[Group],
     pool: &Rc<WorkerPool>,
     on_progress: &mut dyn FnMut(PrepareProgress),
     cancel: &CancelToken,
 ) -> Result<Vec<Prepared>, JsValue> {
     let total: u64 = sizes.iter().sum();
-    let mut results: Vec<Option<Prepared>> = (0..files.len()).map(|_| None).collect();
-    // Bytes read of the files in flight, and of the files done.
-    let partial: Rc<RefCell<Vec<u64>>> = Rc::new(RefCell::new(vec![0; files.len()]));
+    let mut results: Vec<Option<Prepared>> = (0..groups.len()).map(|_| None).collect();
+    // Bytes read of the groups in flight.
+    let partial: Rc<RefCell<Vec<u64>>> = Rc::new(RefCell::new(vec![0; groups.len()]));
     let mut done_bytes = 0u64;
     let mut pending: Vec<(usize, u32, Request)> = Vec::new();
     let mut next = 0usize;
     let limit = pool.size() * PER_WORKER;
     let mut last_report = 0u64;
-    // Bounded: every round either starts a file, finishes one, or ticks
+    // Bounded: every round either starts a group, finishes one, or ticks
     // (and a tick past cancellation returns).
     loop {
         if cancel.is_cancelled() {
@@ -323,19 +471,25 @@ async fn prepare_in_workers(
             }
             return Err(cancelled());
         }
-        while pending.len() < limit && next < files.len() {
+        while pending.len() < limit && next < groups.len() {
             let index = next;
             next += 1;
+            let group = &groups[index];
             let job = NEXT_JOB.with(|n| n.replace(n.get().wrapping_add(1)));
             let message = Object::new();
-            set(&message, "type", &"entry".into())?;
+            let blobs: Array = files[group.files.clone()]
+                .iter()
+                .map(|f| JsValue::from(&f.blob))
+                .collect();
+            let names: Array = files[group.files.clone()]
+                .iter()
+                .map(|f| JsValue::from_str(&f.name))
+                .collect();
+            set(&message, "type", &"pack".into())?;
             set(&message, "job", &job.into())?;
-            set(&message, "file", &files[index].blob)?;
-            set(
-                &message,
-                "deflate",
-                &(files[index].method == Method::Deflated).into(),
-            )?;
+            set(&message, "files", &blobs)?;
+            set(&message, "names", &names)?;
+            set(&message, "deflate", &group.deflate.into())?;
             set(&message, "push", &(PUSH_BYTES as f64).into())?;
             set(&message, "read", &(READ_BYTES as f64).into())?;
             let sink = Rc::clone(&partial);
@@ -363,9 +517,10 @@ async fn prepare_in_workers(
                 continue;
             }
             let (index, _, request) = pending.swap_remove(slot);
+            let group = &groups[index];
             match request.done().await {
                 Ok(answer) => {
-                    done_bytes += sizes[index];
+                    done_bytes += sizes[group.files.clone()].iter().sum::<u64>();
                     if let Some(bytes) = partial.borrow_mut().get_mut(index) {
                         *bytes = 0;
                     }
@@ -376,8 +531,9 @@ async fn prepare_in_workers(
                         pool.cancel(request.worker, *job);
                     }
                     return Err(JsError::new(&format!(
-                        "preparing zip entry {} failed: {}",
-                        files[index].name,
+                        "preparing zip entries {} to {} failed: {}",
+                        files[group.files.start].name,
+                        files[group.files.end - 1].name,
                         describe(&error)
                     ))
                     .into());
@@ -395,38 +551,42 @@ async fn prepare_in_workers(
     }
     results
         .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            r.ok_or_else(|| {
-                JsError::new(&format!("zip entry {} was not prepared", files[i].name)).into()
-            })
-        })
+        .map(|r| r.ok_or_else(|| JsError::new("a group of zip entries was not prepared").into()))
         .collect()
 }
 
-/// The worker's answer to an `entry` message.
+/// The worker's answer to a `pack` message.
 fn read_answer(answer: &JsValue) -> Result<Prepared, JsValue> {
-    let number = |key: &str| -> Result<f64, JsValue> {
-        Reflect::get(answer, &key.into())?
-            .as_f64()
-            .ok_or_else(|| JsError::new(&format!("the worker's answer has no {key}")).into())
-    };
+    let missing =
+        |what: &str| JsValue::from(JsError::new(&format!("the worker's answer has no {what}")));
+    let list = Reflect::get(answer, &"entries".into())?
+        .dyn_into::<Array>()
+        .map_err(|_| missing("entries"))?;
+    let mut entries = Vec::with_capacity(list.length() as usize);
+    for item in list.iter() {
+        let number = |key: &str| -> Result<f64, JsValue> {
+            Reflect::get(&item, &key.into())?
+                .as_f64()
+                .ok_or_else(|| missing(key))
+        };
+        entries.push((
+            number("crc32")? as u32,
+            number("size")? as u64,
+            number("compressedSize")? as u64,
+        ));
+    }
     let blob = Reflect::get(answer, &"blob".into())?
         .dyn_into::<web_sys::Blob>()
         .ok();
-    Ok(Prepared {
-        crc32: number("crc32")? as u32,
-        size: number("size")? as u64,
-        compressed_size: number("compressedSize")? as u64,
-        blob,
-    })
+    Ok(Prepared { entries, blob })
 }
 
-/// The main-thread path: one file after the other, reads in flight while
-/// compressing, yielding to the event loop every [`SLICE_MS`].
+/// The main-thread path: one file after the other, the next read in flight
+/// while compressing, yielding to the event loop every [`SLICE_MS`].
 async fn prepare_on_main_thread(
     files: &[PrepareFile],
     sizes: &[u64],
+    groups: &[Group],
     on_progress: &mut dyn FnMut(PrepareProgress),
     cancel: &CancelToken,
 ) -> Result<Vec<Prepared>, JsValue> {
@@ -435,86 +595,92 @@ async fn prepare_on_main_thread(
     let yielder = Yielder::new()?;
     let mut slice_start = clock.now();
     let mut done_bytes = 0u64;
-    let mut results = Vec::with_capacity(files.len());
-    for (file, &size) in files.iter().zip(sizes) {
-        let deflate = file.method == Method::Deflated;
-        let mut job = EntryJob::new(deflate);
+    let mut results = Vec::with_capacity(groups.len());
+    for group in groups {
         let parts = Array::new();
-        let mut compressed = 0u64;
-        let mut offset = 0u64;
-        let read = |at: u64| -> Result<JsFuture, JsValue> {
-            let end = size.min(at + READ_BYTES);
-            let slice = file.blob.slice_with_f64_and_f64(at as f64, end as f64)?;
-            Ok(JsFuture::from(slice.array_buffer()))
-        };
-        let mut next = if size > 0 { Some(read(0)?) } else { None };
-        while let Some(reading) = next.take() {
-            let buffer = reading.await.map_err(|e| {
-                JsValue::from(JsError::new(&format!(
-                    "reading the file of zip entry {} failed: {}",
-                    file.name,
-                    describe(&e)
-                )))
-            })?;
-            let bytes = Uint8Array::new(&buffer).to_vec();
-            if bytes.is_empty() {
-                return Err(JsError::new(&format!(
-                    "the file of zip entry {} is shorter than its size says",
-                    file.name
-                ))
-                .into());
-            }
-            offset += bytes.len() as u64;
-            if offset < size {
-                next = Some(read(offset)?);
-            }
-            for piece in bytes.chunks(PUSH_BYTES) {
-                job.push(piece)
-                    .map_err(|why| JsValue::from(JsError::new(&why)))?;
-                if job.output().len() >= OUTPUT_PART {
-                    compressed += move_out(&mut job, &parts);
+        let mut entries = Vec::with_capacity(group.files.len());
+        for i in group.files.clone() {
+            let (file, size) = (&files[i], sizes[i]);
+            let mut job = EntryJob::new(group.deflate);
+            let data = Array::new();
+            let mut offset = 0u64;
+            let read = |at: u64| -> Result<JsFuture, JsValue> {
+                let end = size.min(at + READ_BYTES);
+                let slice = file.blob.slice_with_f64_and_f64(at as f64, end as f64)?;
+                Ok(JsFuture::from(slice.array_buffer()))
+            };
+            let mut next = if size > 0 { Some(read(0)?) } else { None };
+            while let Some(reading) = next.take() {
+                let buffer = reading.await.map_err(|e| {
+                    JsValue::from(JsError::new(&format!(
+                        "reading the file of zip entry {} failed: {}",
+                        file.name,
+                        describe(&e)
+                    )))
+                })?;
+                let bytes = Uint8Array::new(&buffer).to_vec();
+                if bytes.is_empty() {
+                    return Err(JsError::new(&format!(
+                        "the file of zip entry {} is shorter than its size says",
+                        file.name
+                    ))
+                    .into());
                 }
-                if clock.now() - slice_start >= SLICE_MS {
-                    on_progress(PrepareProgress {
-                        bytes: done_bytes + offset,
-                        total,
-                    });
-                    yielder.yield_now().await?;
-                    slice_start = clock.now();
-                    if cancel.is_cancelled() {
-                        return Err(cancelled());
+                offset += bytes.len() as u64;
+                if offset < size {
+                    next = Some(read(offset)?);
+                }
+                for piece in bytes.chunks(PUSH_BYTES) {
+                    job.push(piece)
+                        .map_err(|why| JsValue::from(JsError::new(&why)))?;
+                    if job.output().len() >= OUTPUT_PART {
+                        move_out(&mut job, &data);
+                    }
+                    if clock.now() - slice_start >= SLICE_MS {
+                        on_progress(PrepareProgress {
+                            bytes: done_bytes + offset,
+                            total,
+                        });
+                        yielder.yield_now().await?;
+                        slice_start = clock.now();
+                        if cancel.is_cancelled() {
+                            return Err(cancelled());
+                        }
                     }
                 }
             }
+            if cancel.is_cancelled() {
+                return Err(cancelled());
+            }
+            job.finish()
+                .map_err(|why| JsValue::from(JsError::new(&why)))?;
+            move_out(&mut job, &data);
+            let entry = job.entry(&file.name);
+            if group.deflate {
+                parts.push(&Uint8Array::from(local_header(&entry).as_slice()));
+                for part in data.iter() {
+                    parts.push(&part);
+                }
+            }
+            entries.push((entry.crc32, entry.uncompressed_size, entry.compressed_size));
+            done_bytes += size;
         }
-        if cancel.is_cancelled() {
-            return Err(cancelled());
-        }
-        job.finish()
-            .map_err(|why| JsValue::from(JsError::new(&why)))?;
-        compressed += move_out(&mut job, &parts);
-        done_bytes += size;
-        results.push(Prepared {
-            crc32: job.crc32(),
-            size: offset,
-            compressed_size: if deflate { compressed } else { offset },
-            blob: if deflate {
-                Some(web_sys::Blob::new_with_u8_array_sequence(&parts)?)
-            } else {
-                None
-            },
-        });
+        let blob = if group.deflate {
+            Some(web_sys::Blob::new_with_blob_sequence(&parts)?)
+        } else {
+            None
+        };
+        results.push(Prepared { entries, blob });
     }
     Ok(results)
 }
 
-/// Moves the job's output out of wasm memory into `parts`; returns its length.
-fn move_out(job: &mut EntryJob, parts: &Array) -> u64 {
+/// Moves the job's output out of wasm memory into `parts`.
+fn move_out(job: &mut EntryJob, parts: &Array) {
     let output = job.take_output();
     if !output.is_empty() {
         parts.push(&Uint8Array::from(output.as_slice()));
     }
-    output.len() as u64
 }
 
 /// A promise resolving to `undefined` after `ms` milliseconds.

@@ -11,14 +11,17 @@
 //   (posted by the page) without the wasm-bindgen glue: every import is a stub
 //   that throws, because the exports used here (`auraloader_job_*`, plain
 //   numbers in and out, see src/browser/worker.rs) never call one.
-// - entry {job, file, deflate, push, read}: reads `file` (a Blob) in reads of
-//   `read` bytes, feeds the wasm job in pushes of exactly `push` bytes (so the
-//   deflate output is the same as on the main thread), and answers the CRC-32,
-//   the sizes and, when deflating, the compressed bytes as one Blob: they never
-//   enter the page's wasm memory.
+// - pack {job, files, names, deflate, push, read}: reads each Blob of `files`
+//   in reads of `read` bytes and feeds a wasm job in pushes of exactly `push`
+//   bytes (so the deflate output is the same as on the main thread). Answers
+//   each entry's CRC-32 and sizes and, when deflating, one Blob holding every
+//   entry's local header (from the wasm, named `names[i]`) and compressed
+//   bytes, one after the other, as they sit in the archive: the compressed
+//   bytes never enter the page's wasm memory. Progress reports count the
+//   bytes read of the whole pack.
 // - heads {files, bytes}: reads the first `bytes` of each Blob; answers the
 //   ArrayBuffers (transferred) or, for a failed read, the error's name.
-// - cancel {job}: a running entry job with that id stops at its next read.
+// - cancel {job}: a running pack job with that id stops at its next read.
 "use strict";
 
 let wasm = null;
@@ -61,44 +64,87 @@ function takeOutput(handle, parts) {
   return len;
 }
 
-async function entry(message, port) {
-  const { job, file, deflate, push, read } = message;
+/** Feeds `file` to the job `handle`: reads of `read` bytes, pushes of exactly
+ * `push` bytes; compressed output goes to `data`. Returns the bytes read. */
+async function feed(job, handle, file, push, read, data, onRead) {
   const size = file.size;
-  const handle = wasm.auraloader_job_new(deflate ? 1 : 0);
-  if (handle === 0) throw new Error("could not start a compression job");
-  const parts = [];
-  let compressed = 0;
-  try {
-    const slice = (at) => file.slice(at, Math.min(size, at + read)).arrayBuffer();
-    let next = size > 0 ? slice(0) : null;
-    let offset = 0;
-    while (offset < size) {
-      const bytes = new Uint8Array(await next);
-      if (cancelled.has(job)) throw new Error("cancelled");
-      if (bytes.length === 0) throw new Error("the file is shorter than its size says");
-      offset += bytes.length;
-      next = offset < size ? slice(offset) : null;
-      for (let at = 0; at < bytes.length; at += push) {
-        const chunk = bytes.subarray(at, Math.min(bytes.length, at + push));
-        const ptr = wasm.auraloader_job_input(handle, chunk.length);
-        if (ptr === 0) throw new Error("out of wasm memory");
-        new Uint8Array(wasm.memory.buffer, ptr, chunk.length).set(chunk);
-        if (!wasm.auraloader_job_push(handle)) throw new Error("deflate failed");
-        if (wasm.auraloader_job_output_len(handle) >= 1 << 20) {
-          compressed += takeOutput(handle, parts);
-        }
-      }
-      port.postMessage({ type: "progress", bytes: offset });
+  const slice = (at) => file.slice(at, Math.min(size, at + read)).arrayBuffer();
+  let next = size > 0 ? slice(0) : null;
+  let offset = 0;
+  while (offset < size) {
+    const bytes = new Uint8Array(await next);
+    if (cancelled.has(job)) throw new Error("cancelled");
+    if (bytes.length === 0) throw new Error("the file is shorter than its size says");
+    offset += bytes.length;
+    next = offset < size ? slice(offset) : null;
+    for (let at = 0; at < bytes.length; at += push) {
+      const chunk = bytes.subarray(at, Math.min(bytes.length, at + push));
+      const ptr = wasm.auraloader_job_input(handle, chunk.length);
+      if (ptr === 0) throw new Error("out of wasm memory");
+      new Uint8Array(wasm.memory.buffer, ptr, chunk.length).set(chunk);
+      if (!wasm.auraloader_job_push(handle)) throw new Error("deflate failed");
+      if (wasm.auraloader_job_output_len(handle) >= 1 << 20) takeOutput(handle, data);
     }
-    if (!wasm.auraloader_job_finish(handle)) throw new Error("deflate failed");
-    compressed += takeOutput(handle, parts);
-    const crc32 = wasm.auraloader_job_crc32(handle) >>> 0;
-    const blob = deflate ? new Blob(parts) : null;
-    return { crc32, size: offset, compressedSize: deflate ? compressed : offset, blob };
+    onRead(offset);
+  }
+  if (!wasm.auraloader_job_finish(handle)) throw new Error("deflate failed");
+  takeOutput(handle, data);
+  return offset;
+}
+
+/** The local header of the finished job's entry, named `name`. */
+function localHeader(handle, name) {
+  const bytes = encoder.encode(name);
+  const ptr = wasm.auraloader_job_input(handle, bytes.length);
+  if (ptr === 0 && bytes.length > 0) throw new Error("out of wasm memory");
+  new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
+  if (!wasm.auraloader_job_header(handle, bytes.length)) throw new Error("bad zip entry name");
+  const parts = [];
+  takeOutput(handle, parts);
+  return parts[0];
+}
+
+const encoder = new TextEncoder();
+
+async function pack(message, port) {
+  const { job, files, names, deflate, push, read } = message;
+  const entries = [];
+  const parts = [];
+  let held = 0;
+  let done = 0;
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const handle = wasm.auraloader_job_new(deflate ? 1 : 0);
+      if (handle === 0) throw new Error("could not start a compression job");
+      try {
+        const data = [];
+        const size = await feed(job, handle, files[i], push, read, data, (bytes) =>
+          port.postMessage({ type: "progress", bytes: done + bytes }),
+        );
+        const compressedSize = data.reduce((n, part) => n + part.byteLength, 0);
+        const crc32 = wasm.auraloader_job_crc32(handle) >>> 0;
+        if (deflate) {
+          const header = localHeader(handle, names[i]);
+          parts.push(header, ...data);
+          held += header.byteLength + compressedSize;
+        }
+        entries.push({ crc32, size, compressedSize: deflate ? compressedSize : size });
+        done += size;
+      } finally {
+        wasm.auraloader_job_free(handle);
+      }
+      // Keep the worker's own heap small: fold what is held into a Blob.
+      if (held >= 32 << 20) {
+        const folded = new Blob(parts);
+        parts.length = 0;
+        parts.push(folded);
+        held = 0;
+      }
+    }
   } finally {
-    wasm.auraloader_job_free(handle);
     cancelled.delete(job);
   }
+  return { entries, blob: deflate ? new Blob(parts) : null };
 }
 
 async function heads(message) {
@@ -125,8 +171,8 @@ self.onmessage = async (event) => {
       result = await init(message);
     } else if (wasm === null) {
       throw new Error("the worker was not initialised");
-    } else if (message.type === "entry") {
-      result = await entry(message, port);
+    } else if (message.type === "pack") {
+      result = await pack(message, port);
     } else if (message.type === "heads") {
       result = await heads(message);
       transfer = result.filter((r) => r instanceof ArrayBuffer);

@@ -31,7 +31,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use auraloader_core::zip::{EntryCrc, EntryDeflater};
+use auraloader_core::zip::{local_header, EntryCrc, EntryDeflater, Method, ZipEntry};
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -57,22 +57,28 @@ const START_TIMEOUT_MS: i32 = 10_000;
 /// [`crate::browser::prepare::PUSH_BYTES`], so both give the same bytes.
 #[derive(Debug)]
 pub struct EntryJob {
+    deflate: bool,
     deflater: Option<EntryDeflater>,
     crc: EntryCrc,
     input: Vec<u8>,
     output: Vec<u8>,
     crc32: u32,
+    size: u64,
+    compressed_size: u64,
 }
 
 impl EntryJob {
     /// A job that deflates (`deflate`) or only computes the CRC-32.
     pub fn new(deflate: bool) -> Self {
         Self {
+            deflate,
             deflater: deflate.then(EntryDeflater::default),
             crc: EntryCrc::new(),
             input: Vec::new(),
             output: Vec::new(),
             crc32: 0,
+            size: 0,
+            compressed_size: 0,
         }
     }
 
@@ -98,10 +104,37 @@ impl EntryJob {
                     .finish(&mut self.output)
                     .map_err(|e| e.to_string())?;
                 self.crc32 = done.crc32;
+                self.size = done.uncompressed_size;
+                self.compressed_size = done.compressed_size;
             }
-            None => self.crc32 = std::mem::take(&mut self.crc).finish(),
+            None => {
+                let crc = std::mem::take(&mut self.crc);
+                self.size = crc.len();
+                self.compressed_size = self.size;
+                self.crc32 = crc.finish();
+            }
         }
         Ok(())
+    }
+
+    /// The finished entry, named `name`: method, CRC and sizes.
+    pub fn entry(&self, name: &str) -> ZipEntry {
+        ZipEntry {
+            name: name.to_owned(),
+            method: if self.deflate {
+                Method::Deflated
+            } else {
+                Method::Stored
+            },
+            crc32: self.crc32,
+            compressed_size: self.compressed_size,
+            uncompressed_size: self.size,
+        }
+    }
+
+    /// Bytes pushed, after [`finish`](Self::finish).
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
     /// The compressed bytes produced since the last [`take_output`](Self::take_output).
@@ -190,6 +223,28 @@ pub extern "C" fn auraloader_job_push(handle: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn auraloader_job_finish(handle: u32) -> u32 {
     with_job(handle, 0, |job| u32::from(job.finish().is_ok()))
+}
+
+/// After [`auraloader_job_finish`]: replaces the job's pending output with
+/// the entry's local zip header, the entry named by the first `name_len`
+/// bytes of the input buffer (UTF-8). Returns 1, or 0 for a bad name.
+#[no_mangle]
+pub extern "C" fn auraloader_job_header(handle: u32, name_len: u32) -> u32 {
+    with_job(handle, 0, |job| {
+        let Some(name) = job
+            .input
+            .get(..name_len as usize)
+            .and_then(|n| std::str::from_utf8(n).ok())
+        else {
+            return 0;
+        };
+        if name.is_empty() || name.len() > usize::from(u16::MAX) {
+            return 0;
+        }
+        let header = local_header(&job.entry(name));
+        job.output = header;
+        1
+    })
 }
 
 /// Address of the job's pending output in wasm memory.

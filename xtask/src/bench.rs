@@ -37,7 +37,7 @@ options:
 /// The heading of the section this benchmark owns in BENCHMARKS.md.
 const SECTION: &str = "## Scan: finding the studies in a folder";
 
-/// How long the browser part may take before it is abandoned.
+/// How long the scan's browser part may take before it is abandoned.
 const PAGE_LIMIT: Duration = Duration::from_secs(600);
 
 /// Chromium flags: headless, no sandbox (root in CI), no background traffic
@@ -169,7 +169,9 @@ fn scan(options: &BenchOptions) -> Result<(), String> {
     );
     let load = load_average();
     let query = format!("runs={}", options.runs);
-    let browser = browser_page(&tools, &root, &scratch.0, &page, &selected, &query)?;
+    let browser = browser_page(
+        &tools, &root, &scratch.0, &page, &selected, &query, PAGE_LIMIT,
+    )?;
     if browser["ok"] != json!(true) {
         return Err(format!(
             "the bench page failed: {}",
@@ -342,7 +344,7 @@ pub(crate) fn list(
 
 /// Serves the page in `page` at `/bench/` (and `dist/` at `/`) and drives
 /// Chromium through chromedriver to `/bench/?{query}`, selecting `selected`
-/// when the page asks; returns the page's result JSON.
+/// when the page asks; returns the page's result JSON, or fails after `limit`.
 pub(crate) fn browser_page(
     tools: &Tools,
     root: &Path,
@@ -350,6 +352,7 @@ pub(crate) fn browser_page(
     page: &Path,
     selected: &[PathBuf],
     query: &str,
+    limit: Duration,
 ) -> Result<Value, String> {
     let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) else {
         return Err("Chromium and chromedriver are needed: run `cargo xtask setup`".to_owned());
@@ -413,7 +416,7 @@ pub(crate) fn browser_page(
             .to_owned(),
     };
     let url = format!("http://{addr}/bench/?{query}");
-    drive(&driver_addr, &session.id, &url, selected)
+    drive(&driver_addr, &session.id, &url, selected, limit)
 }
 
 /// A WebDriver session, ended (Chromium closed) however the benchmark ends.
@@ -436,7 +439,13 @@ impl Drop for Session {
 /// Opens the page, selects the files in its picker (WebDriver file upload:
 /// the page gets disk-backed `File`s, as from a user's drop) and waits for
 /// its result.
-fn drive(driver: &str, id: &str, url: &str, selected: &[PathBuf]) -> Result<Value, String> {
+fn drive(
+    driver: &str,
+    id: &str,
+    url: &str,
+    selected: &[PathBuf],
+    limit: Duration,
+) -> Result<Value, String> {
     let session = format!("/session/{id}");
     webdriver(
         driver,
@@ -453,7 +462,7 @@ fn drive(driver: &str, id: &str, url: &str, selected: &[PathBuf]) -> Result<Valu
     let started = Instant::now();
     let mut shown = String::new();
     let mut files_selected = false;
-    while started.elapsed() < PAGE_LIMIT {
+    while started.elapsed() < limit {
         let answer = webdriver(
             driver,
             "POST",
@@ -476,7 +485,7 @@ fn drive(driver: &str, id: &str, url: &str, selected: &[PathBuf]) -> Result<Valu
     }
     Err(format!(
         "the bench page did not finish within {} s",
-        PAGE_LIMIT.as_secs()
+        limit.as_secs()
     ))
 }
 
