@@ -45,10 +45,16 @@ use super::worker::{describe, gate, set, Engine, EntryJob, Request, WorkerPool};
 /// The compressor is fed in pieces of exactly this many bytes (the last piece
 /// of a file may be shorter), on every path, so the output never depends on
 /// where the work ran.
-pub const PUSH_BYTES: usize = 256 * 1024;
+/// Small enough that one push stays a few milliseconds on a slow machine
+/// (the main-thread path yields between pushes).
+pub const PUSH_BYTES: usize = 64 * 1024;
 
 /// Bytes per read of a file while preparing (a multiple of [`PUSH_BYTES`]).
-pub const READ_BYTES: u64 = 4 * PUSH_BYTES as u64;
+pub const READ_BYTES: u64 = 16 * PUSH_BYTES as u64;
+
+/// On the main thread, the parts of a pack are folded into one `Blob` every
+/// this many parts, so that no single `Blob` construction is a long task.
+const FOLD_PARTS: u32 = 64;
 
 /// Requests in flight per worker, so none waits for its next file.
 const PER_WORKER: usize = 2;
@@ -660,6 +666,11 @@ async fn prepare_on_main_thread(
                 parts.push(&Uint8Array::from(local_header(&entry).as_slice()));
                 for part in data.iter() {
                     parts.push(&part);
+                }
+                if parts.length() >= FOLD_PARTS {
+                    let folded = web_sys::Blob::new_with_blob_sequence(&parts)?;
+                    parts.set_length(0);
+                    parts.push(&folded);
                 }
             }
             entries.push((entry.crc32, entry.uncompressed_size, entry.compressed_size));

@@ -19,8 +19,9 @@
 //   bytes, one after the other, as they sit in the archive: the compressed
 //   bytes never enter the page's wasm memory. Progress reports count the
 //   bytes read of the whole pack.
-// - heads {files, bytes}: reads the first `bytes` of each Blob; answers the
-//   ArrayBuffers (transferred) or, for a failed read, the error's name.
+// - heads {files, bytes}: reads the first `bytes` of each Blob (one read of
+//   them all together, each alone if that fails); answers the ArrayBuffers
+//   (transferred) or, for a failed read, the error's name.
 // - cancel {job}: a running pack job with that id stops at its next read.
 "use strict";
 
@@ -148,13 +149,30 @@ async function pack(message, port) {
 }
 
 async function heads(message) {
-  const reads = message.files.map((file) =>
-    file.slice(0, Math.min(file.size, message.bytes)).arrayBuffer().then(
-      (buffer) => buffer,
-      (error) => (error && error.name) || "read error",
-    ),
-  );
-  return Promise.all(reads);
+  const slices = message.files.map((file) => file.slice(0, Math.min(file.size, message.bytes)));
+  try {
+    // One read of a Blob made of all the heads: in Chromium each read of a
+    // disk-backed File has a fixed cost, and one composite read of 16 heads
+    // costs less than 16 reads (measured: about 20 % less in all).
+    const all = await new Blob(slices).arrayBuffer();
+    const buffers = [];
+    let at = 0;
+    for (const slice of slices) {
+      buffers.push(all.slice(at, at + slice.size));
+      at += slice.size;
+    }
+    return buffers;
+  } catch {
+    // A file failed: read each alone, so only that one is reported.
+    return Promise.all(
+      slices.map((slice) =>
+        slice.arrayBuffer().then(
+          (buffer) => buffer,
+          (error) => (error && error.name) || "read error",
+        ),
+      ),
+    );
+  }
 }
 
 self.onmessage = async (event) => {

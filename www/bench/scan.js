@@ -10,7 +10,9 @@
 //    reads on the main thread (scanFilesWith {workers: 0}); the bare head
 //    reads (slice(0, 16 KiB) and arrayBuffer(), no parsing: the browser's
 //    floor for one read per file), on the main thread and in as many workers
-//    as auraloader uses (arrayBuffer() or FileReaderSync);
+//    as auraloader uses (arrayBuffer() per file, FileReaderSync per file, or
+//    one arrayBuffer() of a Blob made of a batch's 16 heads, as auraloader's
+//    workers do);
 //    dicom-parser's full parse; dicom-parser with untilTag x7fe00010. The
 //    dicom-parser runs read each file with file.arrayBuffer() inside the
 //    timed region, as a page using it would. Every reader keeps 32 reads in
@@ -108,9 +110,14 @@ async function headReadsRun(files) {
 const WORKER_BATCH = 16;
 const floorWorkerScript = `
 self.onmessage = async (event) => {
-  const { id, files, bytes, sync } = event.data;
+  const { id, files, bytes, sync, composite } = event.data;
   let buffers;
-  if (sync) {
+  if (composite) {
+    const slices = files.map((f) => f.slice(0, Math.min(f.size, bytes)));
+    const all = await new Blob(slices).arrayBuffer();
+    let at = 0;
+    buffers = slices.map((s) => all.slice(at, (at += s.size)));
+  } else if (sync) {
     const reader = new FileReaderSync();
     buffers = files.map((f) => reader.readAsArrayBuffer(f.slice(0, Math.min(f.size, bytes))));
   } else {
@@ -135,7 +142,7 @@ function startFloorWorkers() {
   return floorWorkers;
 }
 let nextRequest = 0;
-function workerHeads(files, sync) {
+function workerHeads(files, sync, composite) {
   const pool = startFloorWorkers();
   const target = pool.reduce((a, b) => (b.busy < a.busy ? b : a));
   const id = nextRequest++;
@@ -145,11 +152,11 @@ function workerHeads(files, sync) {
       target.busy -= 1;
       resolve(buffers);
     });
-    target.worker.postMessage({ id, files, bytes: HEAD_BYTES, sync });
+    target.worker.postMessage({ id, files, bytes: HEAD_BYTES, sync, composite });
   });
 }
 
-async function workerHeadReadsRun(files, sync) {
+async function workerHeadReadsRun(files, sync, composite = false) {
   let bytesRead = 0;
   const pool = startFloorWorkers();
   const batches = [];
@@ -158,7 +165,7 @@ async function workerHeadReadsRun(files, sync) {
   const pending = [];
   let next = 0;
   for (let i = 0; i < batches.length; i++) {
-    while (pending.length < inFlight && next < batches.length) pending.push(workerHeads(batches[next++], sync));
+    while (pending.length < inFlight && next < batches.length) pending.push(workerHeads(batches[next++], sync, composite));
     for (const buffer of await pending.shift()) bytesRead += buffer.byteLength;
   }
   return { bytesRead, instances: null, studies: null, skipped: null };
@@ -207,6 +214,7 @@ async function main() {
     ["head reads only", (list) => headReadsRun(list)],
     ["head reads only, workers", (list) => workerHeadReadsRun(list, false)],
     ["head reads only, workers, FileReaderSync", (list) => workerHeadReadsRun(list, true)],
+    ["head reads only, workers, one read per batch", (list) => workerHeadReadsRun(list, false, true)],
     ["dicom-parser full parse", (list) => dicomParserRun(list, {})],
     ["dicom-parser untilTag x7fe00010", (list) => dicomParserRun(list, { untilTag: "x7fe00010" })],
   ];
