@@ -428,3 +428,34 @@ async fn the_js_entry_point_prepares_and_serves_ranges() {
     let message = js_sys::Reflect::get(&bad, &"message".into()).unwrap();
     assert!(message.as_string().unwrap().contains("files[0]"));
 }
+
+#[wasm_bindgen_test]
+async fn a_worker_that_dies_fails_the_preparation_instead_of_hanging() {
+    // The real worker script, plus a listener that throws outside any
+    // handler once a pack arrives: the page sees the worker's `error` event.
+    let script = format!(
+        "{WORKER_SCRIPT}\nself.addEventListener('message', (e) => {{ if (e.data.type === 'pack') \
+         setTimeout(() => {{ throw new Error('boom'); }}); }});"
+    );
+    let engine = Engine::start(2, &script).await;
+    let pool = engine.pool().expect("the workers start").clone();
+    let study = mixed_study();
+    let mut files = prepare_files(&study);
+    // Big enough that the packs are still running when the error arrives.
+    for file in &mut files {
+        file.blob = file_of(4 << 20).into();
+    }
+    let error = prepare_study(files, &engine, &mut |_| {}, &CancelToken::new())
+        .await
+        .unwrap_err();
+    let message = js_sys::Reflect::get(&error, &"message".into()).unwrap();
+    let message = message.as_string().unwrap();
+    assert!(message.contains("a worker stopped"), "{message}");
+    assert!(pool.is_broken());
+}
+
+/// A `File` of `len` bytes of compressible text.
+fn file_of(len: usize) -> web_sys::File {
+    let bytes: Vec<u8> = (0..len).map(|i| b"abcdefgh"[i % 8]).collect();
+    file(&bytes, "big")
+}

@@ -21,6 +21,10 @@
 //! `Blob` slices itself and sends back a compressed `Blob` (deflate) or
 //! transferred `ArrayBuffer`s (scan heads).
 //!
+//! A worker that dies after it started (its `error` event) fails the
+//! requests it had open, so no preparation or scan waits for it forever, and
+//! marks its pool broken: the next [`Engine::shared`] starts a new pool.
+//!
 //! # When workers are not allowed
 //!
 //! A Content Security Policy without `worker-src blob:` (or `child-src` /
@@ -295,6 +299,16 @@ pub extern "C" fn auraloader_job_free(handle: u32) {
 struct PoolWorker {
     worker: web_sys::Worker,
     in_flight: Rc<Cell<usize>>,
+    /// The requests sent to it that may still be open, to reject if it dies.
+    open: Rc<RefCell<Vec<OpenRequest>>>,
+}
+
+/// How to settle a request from outside its port (when its worker dies).
+type Settle = Rc<RefCell<Option<(js_sys::Function, js_sys::Function)>>>;
+
+struct OpenRequest {
+    settle: std::rc::Weak<RefCell<Option<(js_sys::Function, js_sys::Function)>>>,
+    settled: Rc<Cell<bool>>,
 }
 
 /// Started workers, each with the widget's wasm instantiated.
@@ -305,6 +319,9 @@ pub struct WorkerPool {
     peak_memory: Rc<Cell<f64>>,
     /// Called (once) when the next request settles.
     waker: Rc<RefCell<Option<js_sys::Function>>>,
+    /// Set when a worker died after it started.
+    broken: Rc<Cell<bool>>,
+    _on_error: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
 impl std::fmt::Debug for WorkerPool {
@@ -374,12 +391,15 @@ impl WorkerPool {
             url,
             peak_memory: Rc::new(Cell::new(0.0)),
             waker: Rc::new(RefCell::new(None)),
+            broken: Rc::new(Cell::new(false)),
+            _on_error: Vec::new(),
         };
         for _ in 0..count.max(1) {
             let worker = web_sys::Worker::new(&pool.url)?;
             pool.workers.push(PoolWorker {
                 worker,
                 in_flight: Rc::new(Cell::new(0)),
+                open: Rc::new(RefCell::new(Vec::new())),
             });
         }
         // Start them all, then wait for each (with a time limit: a worker
@@ -413,10 +433,44 @@ impl WorkerPool {
                 );
             }
         }
+        // From now on a worker that dies (out of memory, a crash) fails its
+        // open requests, so nothing waits for it forever, and marks the pool
+        // broken, so the next [`Engine::shared`] starts a new one.
+        let mut handlers = Vec::new();
         for w in &pool.workers {
-            w.worker.set_onerror(None);
+            let open = Rc::clone(&w.open);
+            let broken = Rc::clone(&pool.broken);
+            let waker = Rc::clone(&pool.waker);
+            let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+                broken.set(true);
+                let why = Reflect::get(&event, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .unwrap_or_else(|| "no reason given".to_owned());
+                let error: JsValue = JsError::new(&format!("a worker stopped: {why}")).into();
+                for request in open.borrow_mut().drain(..) {
+                    let settle = request.settle.upgrade();
+                    let taken = settle.and_then(|s| s.borrow_mut().take());
+                    if let Some((_, reject)) = taken {
+                        let _ = reject.call1(&JsValue::NULL, &error);
+                    }
+                    request.settled.set(true);
+                }
+                let wake = waker.borrow_mut().take();
+                if let Some(wake) = wake {
+                    let _ = wake.call0(&JsValue::NULL);
+                }
+            });
+            w.worker.set_onerror(Some(handler.as_ref().unchecked_ref()));
+            handlers.push(handler);
         }
+        pool._on_error = handlers;
         Ok(pool)
+    }
+
+    /// Whether a worker died after it started (the pool should be replaced).
+    pub fn is_broken(&self) -> bool {
+        self.broken.get()
     }
 
     /// How many workers run.
@@ -478,8 +532,7 @@ impl WorkerPool {
             .ok_or_else(|| JsError::new("no such worker"))?;
         let channel = web_sys::MessageChannel::new()?;
         let port = channel.port1();
-        let settle: Rc<RefCell<Option<(js_sys::Function, js_sys::Function)>>> =
-            Rc::new(RefCell::new(None));
+        let settle: Settle = Rc::new(RefCell::new(None));
         let sink = Rc::clone(&settle);
         let promise = Promise::new(&mut |resolve, reject| {
             *sink.borrow_mut() = Some((resolve, reject));
@@ -541,6 +594,14 @@ impl WorkerPool {
             .worker
             .post_message_with_transfer(message, &transfer)?;
         target.in_flight.set(target.in_flight.get() + 1);
+        {
+            let mut open = target.open.borrow_mut();
+            open.retain(|r| !r.settled.get() && r.settle.strong_count() > 0);
+            open.push(OpenRequest {
+                settle: Rc::downgrade(&settle),
+                settled: Rc::clone(&settled),
+            });
+        }
         Ok(Request {
             promise,
             port,
@@ -598,6 +659,12 @@ impl Engine {
     /// first use and kept; the main thread when workers cannot start (said
     /// once in the console).
     pub async fn shared() -> Engine {
+        let broken = SHARED.with(|s| {
+            matches!(&*s.borrow(), Some(Engine::Workers(pool)) if pool.is_broken())
+        });
+        if broken {
+            SHARED.with(|s| *s.borrow_mut() = None);
+        }
         if let Some(engine) = SHARED.with(|s| s.borrow().clone()) {
             return engine;
         }
