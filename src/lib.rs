@@ -8,12 +8,14 @@
 //! the boundary.
 
 pub mod browser;
+pub mod prepare;
 pub mod scan;
 mod signer;
 pub mod tus;
 pub mod ui;
 mod widget;
 
+pub use prepare::{prepare_study_js, PreparedZip};
 pub use scan::scan_files;
 pub use signer::sign_request;
 pub use tus::{start_tus_uploads, TusRun};

@@ -1,5 +1,6 @@
 //! `scanFiles(files, paths, onProgress)`: the scan of dropped files, for the
-//! UI and the benchmark page. An internal API (not in the published
+//! UI and the benchmark page (and `scanFilesWith`, which can keep the reads
+//! on the main thread). An internal API (not in the published
 //! `StandaloneAuraloader` surface): a few lines into [`crate::browser::scan`].
 
 use auraloader_core::scan::{ScanRules, SkipReason};
@@ -9,9 +10,8 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::browser::scan::{
-    scan_dropped_files, DroppedFile, DroppedFiles, ScanOutcome, ScanProgress,
-};
+use crate::browser::scan::{scan_with, DroppedFile, DroppedFiles, ScanOutcome, ScanProgress};
+use crate::browser::worker::Engine;
 
 /// The result of `scanFiles`, as JSON-compatible JS values.
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +77,28 @@ pub async fn scan_files(
     paths: JsValue,
     on_progress: JsValue,
 ) -> Result<JsValue, JsValue> {
+    scan_files_with(files, paths, on_progress, JsValue::UNDEFINED).await
+}
+
+/// `scanFiles` with `options`: `{workers: 0}` reads on the main thread
+/// instead of the page's shared Web Workers (for the benchmark).
+#[wasm_bindgen(js_name = scanFilesWith)]
+pub async fn scan_files_with(
+    files: Array,
+    paths: JsValue,
+    on_progress: JsValue,
+    options: JsValue,
+) -> Result<JsValue, JsValue> {
+    let main_thread = options.is_object()
+        && js_sys::Reflect::get(&options, &"workers".into())
+            .ok()
+            .and_then(|w| w.as_f64())
+            == Some(0.0);
+    let engine = if main_thread {
+        Engine::MainThread
+    } else {
+        Engine::shared().await
+    };
     let files = JsFiles {
         files,
         paths: paths.dyn_into::<Array>().ok(),
@@ -89,7 +111,7 @@ pub async fn scan_files(
             let _ = callback.call1(&JsValue::NULL, &value);
         }
     };
-    let outcome = scan_dropped_files(&files, &ScanRules::default(), &mut report_progress).await?;
+    let outcome = scan_with(&engine, &files, &ScanRules::default(), &mut report_progress).await?;
     ScanReport::from(&outcome)
         .serialize(&serializer)
         .map_err(|e| JsError::new(&format!("cannot build the scan report: {e}")).into())

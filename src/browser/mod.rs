@@ -1,12 +1,15 @@
 //! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]), the
-//! tus driver ([`tus`]: fetch and XMLHttpRequest, PATCH bodies from a
-//! [`body::BodySource`]) and `localStorage` ([`storage`]). Nothing
-//! protocol-specific lives here.
+//! study zips' preparation ([`prepare`]) and the Web Workers both use
+//! ([`worker`]), the tus driver ([`tus`]: fetch and XMLHttpRequest, PATCH
+//! bodies from a [`body::BodySource`]) and `localStorage` ([`storage`]).
+//! Nothing protocol-specific lives here.
 
 pub mod body;
+pub mod prepare;
 pub mod scan;
 pub mod storage;
 pub mod tus;
+pub mod worker;
 
 use js_sys::Reflect;
 use wasm_bindgen::prelude::*;

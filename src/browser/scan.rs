@@ -3,28 +3,42 @@
 //!
 //! Each file's head is read with `Blob.slice(start, end).arrayBuffer()`:
 //! first [`SUGGESTED_FIRST_READ`] bytes, then only the bytes the scanner asks
-//! for (`NeedMore`), so Pixel Data is never read. Several reads are in
-//! flight at once (browsers answer them off the main thread), the outcomes go
+//! for (`NeedMore`), so Pixel Data is never read. The first reads run in the
+//! shared [`Engine`]'s Web Workers, [`HEAD_BATCH`] files per request, which
+//! answer with transferred buffers (in Chromium a read of a disk-backed
+//! `File` costs the reading thread most of a millisecond, so reads spread
+//! over workers finish sooner than on the page's thread); without workers
+//! they run on the main thread. Several reads are in flight at once, the outcomes go
 //! into a [`StudyGrouper`], and the scan yields to the event loop after
 //! every [`SLICE_MS`] of work so the page stays responsive: no task of the
 //! scan runs much longer than a slice plus one file.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
+use std::rc::Rc;
 
 use auraloader_core::scan::{scan_head, Scan, ScanRules, SkipReason, SUGGESTED_FIRST_READ};
 use auraloader_core::study::{FileKey, Grouping, StudyGrouper};
-use js_sys::{Promise, Reflect, Uint8Array};
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::worker::{set, Engine, Request, WorkerPool};
+
 /// How long the scan works before it yields to the event loop, in
 /// milliseconds: well under the 50 ms of a "long task".
 pub const SLICE_MS: f64 = 8.0;
 
-/// How many head reads are in flight at once.
+/// How many head reads are in flight at once on the main thread.
 pub const READS_IN_FLIGHT: usize = 32;
+
+/// Files per head-read request to a worker.
+pub const HEAD_BATCH: usize = 16;
+
+/// Head-read requests in flight per worker.
+const BATCHES_PER_WORKER: usize = 3;
 
 /// Bound on the reads of one file: the scanner at least doubles what it asks
 /// for each time and never asks past its header limit, so real files need
@@ -105,6 +119,18 @@ pub async fn scan_dropped_files(
     rules: &ScanRules,
     on_progress: &mut dyn FnMut(ScanProgress),
 ) -> Result<ScanOutcome, JsValue> {
+    let engine = Engine::shared().await;
+    scan_with(&engine, files, rules, on_progress).await
+}
+
+/// [`scan_dropped_files`] with the head reads on `engine` (its workers, or
+/// the main thread).
+pub async fn scan_with(
+    engine: &Engine,
+    files: &(impl DroppedFiles + ?Sized),
+    rules: &ScanRules,
+    on_progress: &mut dyn FnMut(ScanProgress),
+) -> Result<ScanOutcome, JsValue> {
     let clock = Clock::new();
     let yielder = Yielder::new()?;
     let mut grouper = StudyGrouper::new();
@@ -117,13 +143,38 @@ pub async fn scan_dropped_files(
     let mut pending: VecDeque<(DroppedFile, u64, Read)> = VecDeque::new();
     let mut next = 0usize;
     let mut slice_start = clock.now();
+    let in_flight = match engine.pool() {
+        Some(pool) => pool.size() * BATCHES_PER_WORKER * HEAD_BATCH,
+        None => READS_IN_FLIGHT,
+    };
     for _ in 0..count {
-        while pending.len() < READS_IN_FLIGHT && next < count {
-            let file = files.file(next)?;
-            let size = blob_size(&file.blob);
-            let read = Read::start(&file.blob, 0, SUGGESTED_FIRST_READ.min(size));
-            pending.push_back((file, size, read));
-            next += 1;
+        while pending.len() < in_flight && next < count {
+            match engine.pool() {
+                Some(pool) => {
+                    let end = count.min(next + HEAD_BATCH);
+                    let batch = (next..end)
+                        .map(|i| files.file(i))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    next = end;
+                    let reads = BatchRead::start(pool, &batch);
+                    for (i, file) in batch.into_iter().enumerate() {
+                        let size = blob_size(&file.blob);
+                        let read = match &reads {
+                            Ok(reads) => Read::Batch(Rc::clone(reads), i),
+                            // The worker refused the message: read here.
+                            Err(_) => Read::start(&file.blob, 0, SUGGESTED_FIRST_READ.min(size)),
+                        };
+                        pending.push_back((file, size, read));
+                    }
+                }
+                None => {
+                    let file = files.file(next)?;
+                    let size = blob_size(&file.blob);
+                    let read = Read::start(&file.blob, 0, SUGGESTED_FIRST_READ.min(size));
+                    pending.push_back((file, size, read));
+                    next += 1;
+                }
+            }
         }
         let Some((file, size, first)) = pending.pop_front() else {
             break;
@@ -196,8 +247,11 @@ async fn scan_file(file: &DroppedFile, size: u64, first: Read, rules: &ScanRules
 }
 
 /// A read of `start..end` of a blob, started at once (the browser reads
-/// while the scan goes on).
-struct Read(Result<JsFuture, String>);
+/// while the scan goes on), or file `i` of a worker's batch of head reads.
+enum Read {
+    Own(Result<JsFuture, String>),
+    Batch(Rc<BatchRead>, usize),
+}
 
 impl Read {
     fn start(blob: &web_sys::Blob, start: u64, end: u64) -> Self {
@@ -205,12 +259,66 @@ impl Read {
             .slice_with_f64_and_f64(start as f64, end as f64)
             .map(|slice| slice.array_buffer())
             .map_err(|e| describe(&e));
-        Self(promise.map(JsFuture::from))
+        Self::Own(promise.map(JsFuture::from))
     }
 
     async fn bytes(self) -> Result<Vec<u8>, String> {
-        let buffer = self.0?.await.map_err(|e| describe(&e))?;
-        Ok(Uint8Array::new(&buffer).to_vec())
+        match self {
+            Self::Own(read) => {
+                let buffer = read?.await.map_err(|e| describe(&e))?;
+                Ok(Uint8Array::new(&buffer).to_vec())
+            }
+            Self::Batch(batch, index) => batch.bytes(index).await,
+        }
+    }
+}
+
+/// The first reads of a batch of files, done by a worker: its answer is an
+/// array of `ArrayBuffer`s (or, for a failed read, the error's name).
+struct BatchRead {
+    request: Request,
+    answer: RefCell<Option<Result<Array, String>>>,
+}
+
+impl BatchRead {
+    fn start(pool: &WorkerPool, files: &[DroppedFile]) -> Result<Rc<Self>, JsValue> {
+        let blobs: Array = files.iter().map(|f| JsValue::from(&f.blob)).collect();
+        let message = Object::new();
+        set(&message, "type", &"heads".into())?;
+        set(&message, "files", &blobs)?;
+        set(&message, "bytes", &(SUGGESTED_FIRST_READ as f64).into())?;
+        let request = pool.send(&message, &Array::new(), None)?;
+        Ok(Rc::new(Self {
+            request,
+            answer: RefCell::new(None),
+        }))
+    }
+
+    async fn bytes(&self, index: usize) -> Result<Vec<u8>, String> {
+        if self.answer.borrow().is_none() {
+            let answer = self
+                .request
+                .done()
+                .await
+                .map_err(|e| describe(&e))
+                .and_then(|a| a.dyn_into::<Array>().map_err(|_| "no answer".to_owned()));
+            *self.answer.borrow_mut() = Some(answer);
+        }
+        let answer = self.answer.borrow();
+        match answer.as_ref() {
+            Some(Ok(buffers)) => {
+                let item = buffers.get(u32::try_from(index).unwrap_or(u32::MAX));
+                match item.as_string() {
+                    Some(why) => Err(why),
+                    None if item.is_instance_of::<js_sys::ArrayBuffer>() => {
+                        Ok(Uint8Array::new(&item).to_vec())
+                    }
+                    None => Err("read error".to_owned()),
+                }
+            }
+            Some(Err(why)) => Err(why.clone()),
+            None => Err("read error".to_owned()),
+        }
     }
 }
 
@@ -236,10 +344,10 @@ fn describe(error: &JsValue) -> String {
 
 /// Milliseconds from `performance.now()` (in windows and workers), else
 /// `Date.now()`.
-struct Clock(Option<web_sys::Performance>);
+pub(crate) struct Clock(Option<web_sys::Performance>);
 
 impl Clock {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let performance = Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
             .ok()
             .filter(|p| p.is_object())
@@ -247,7 +355,7 @@ impl Clock {
         Self(performance)
     }
 
-    fn now(&self) -> f64 {
+    pub(crate) fn now(&self) -> f64 {
         match &self.0 {
             Some(performance) => performance.now(),
             None => js_sys::Date::now(),
@@ -258,18 +366,18 @@ impl Clock {
 /// Yields to the event loop through a `MessageChannel` message: a new task
 /// right after pending input and rendering, without `setTimeout`'s 4 ms
 /// clamp for nested timers.
-struct Yielder {
+pub(crate) struct Yielder {
     channel: web_sys::MessageChannel,
 }
 
 impl Yielder {
-    fn new() -> Result<Self, JsValue> {
+    pub(crate) fn new() -> Result<Self, JsValue> {
         Ok(Self {
             channel: web_sys::MessageChannel::new()?,
         })
     }
 
-    async fn yield_now(&self) -> Result<(), JsValue> {
+    pub(crate) async fn yield_now(&self) -> Result<(), JsValue> {
         let port1 = self.channel.port1();
         let port2 = self.channel.port2();
         let promise = Promise::new(&mut |resolve, _reject| {

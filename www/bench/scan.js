@@ -6,8 +6,13 @@
 //    file picker gives the widget. Checks them against manifest.json.
 // 2. Warms each reader up on one file (wasm compilation, JIT), recording the
 //    first scanFiles call, then times each reader `runs` times:
-//    auraloader's scanFiles; the bare head reads (slice(0, 16 KiB) and
-//    arrayBuffer(), no parsing: the browser's floor for one read per file);
+//    auraloader's scanFiles (head reads in its Web Workers), and with the
+//    reads on the main thread (scanFilesWith {workers: 0}); the bare head
+//    reads (slice(0, 16 KiB) and arrayBuffer(), no parsing: the browser's
+//    floor for one read per file), on the main thread and in as many workers
+//    as auraloader uses (arrayBuffer() per file, FileReaderSync per file, or
+//    one arrayBuffer() of a Blob made of a batch's 16 heads, as auraloader's
+//    workers do);
 //    dicom-parser's full parse; dicom-parser with untilTag x7fe00010. The
 //    dicom-parser runs read each file with file.arrayBuffer() inside the
 //    timed region, as a page using it would. Every reader keeps 32 reads in
@@ -99,6 +104,73 @@ async function headReadsRun(files) {
   return { bytesRead, instances: null, studies: null, skipped: null };
 }
 
+// The floor with the reads in Web Workers: each worker reads the heads of a
+// batch of files and transfers the buffers back (as auraloader's workers do),
+// with `arrayBuffer()` or with FileReaderSync.
+const WORKER_BATCH = 16;
+const floorWorkerScript = `
+self.onmessage = async (event) => {
+  const { id, files, bytes, sync, composite } = event.data;
+  let buffers;
+  if (composite) {
+    const slices = files.map((f) => f.slice(0, Math.min(f.size, bytes)));
+    const all = await new Blob(slices).arrayBuffer();
+    let at = 0;
+    buffers = slices.map((s) => all.slice(at, (at += s.size)));
+  } else if (sync) {
+    const reader = new FileReaderSync();
+    buffers = files.map((f) => reader.readAsArrayBuffer(f.slice(0, Math.min(f.size, bytes))));
+  } else {
+    buffers = await Promise.all(files.map((f) => f.slice(0, Math.min(f.size, bytes)).arrayBuffer()));
+  }
+  self.postMessage({ id, buffers }, buffers);
+};`;
+let floorWorkers = null;
+function startFloorWorkers() {
+  if (floorWorkers) return floorWorkers;
+  const url = URL.createObjectURL(new Blob([floorWorkerScript], { type: "text/javascript" }));
+  const count = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
+  floorWorkers = Array.from({ length: count }, () => {
+    const worker = new Worker(url);
+    const waiting = new Map();
+    worker.onmessage = (event) => {
+      waiting.get(event.data.id)(event.data.buffers);
+      waiting.delete(event.data.id);
+    };
+    return { worker, waiting, busy: 0 };
+  });
+  return floorWorkers;
+}
+let nextRequest = 0;
+function workerHeads(files, sync, composite) {
+  const pool = startFloorWorkers();
+  const target = pool.reduce((a, b) => (b.busy < a.busy ? b : a));
+  const id = nextRequest++;
+  target.busy += 1;
+  return new Promise((resolve) => {
+    target.waiting.set(id, (buffers) => {
+      target.busy -= 1;
+      resolve(buffers);
+    });
+    target.worker.postMessage({ id, files, bytes: HEAD_BYTES, sync, composite });
+  });
+}
+
+async function workerHeadReadsRun(files, sync, composite = false) {
+  let bytesRead = 0;
+  const pool = startFloorWorkers();
+  const batches = [];
+  for (let i = 0; i < files.length; i += WORKER_BATCH) batches.push(files.slice(i, i + WORKER_BATCH));
+  const inFlight = pool.length * 3;
+  const pending = [];
+  let next = 0;
+  for (let i = 0; i < batches.length; i++) {
+    while (pending.length < inFlight && next < batches.length) pending.push(workerHeads(batches[next++], sync, composite));
+    for (const buffer of await pending.shift()) bytesRead += buffer.byteLength;
+  }
+  return { bytesRead, instances: null, studies: null, skipped: null };
+}
+
 async function auraloaderRun(scanFiles, files, paths) {
   const report = await scanFiles(files, paths, () => {});
   return {
@@ -134,7 +206,15 @@ async function main() {
 
   const readers = [
     ["auraloader scanFiles", (list) => auraloaderRun(wasm.scanFiles, list, paths.slice(0, list.length))],
+    [
+      "auraloader scanFiles, main thread",
+      (list) =>
+        auraloaderRun((f, p, cb) => wasm.scanFilesWith(f, p, cb, { workers: 0 }), list, paths.slice(0, list.length)),
+    ],
     ["head reads only", (list) => headReadsRun(list)],
+    ["head reads only, workers", (list) => workerHeadReadsRun(list, false)],
+    ["head reads only, workers, FileReaderSync", (list) => workerHeadReadsRun(list, true)],
+    ["head reads only, workers, one read per batch", (list) => workerHeadReadsRun(list, false, true)],
     ["dicom-parser full parse", (list) => dicomParserRun(list, {})],
     ["dicom-parser untilTag x7fe00010", (list) => dicomParserRun(list, { untilTag: "x7fe00010" })],
   ];
@@ -162,7 +242,16 @@ async function main() {
       longestTaskMs: Math.max(...measured.map((m) => m.longestTaskMs)),
     });
   }
-  return { ok: true, files: files.length, bytesTotal, runs, firstScanCallMs, userAgent: navigator.userAgent, results };
+  return {
+    ok: true,
+    files: files.length,
+    bytesTotal,
+    runs,
+    firstScanCallMs,
+    hardwareConcurrency: navigator.hardwareConcurrency,
+    userAgent: navigator.userAgent,
+    results,
+  };
 }
 
 main()

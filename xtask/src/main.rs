@@ -7,7 +7,8 @@
 //! - `gen-study`: write a folder of synthetic DICOM studies
 //! - `bench`: measure (`bench scan`: the header scan, native and in Chromium;
 //!   `bench server`: the dev server's tus ingest and API latency beside `@tus/server`;
-//!   `bench tus`: upload throughput and memory beside tus-js-client)
+//!   `bench tus`: upload throughput and memory beside tus-js-client;
+//!   `bench zip`: study zip preparation in Chromium beside zip.js and fflate)
 
 mod bench;
 mod bench_server;
@@ -30,7 +31,8 @@ commands:
   gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)
   bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md
   bench server       tus ingest and API latency of the dev server beside @tus/server; writes BENCHMARKS.md
-  bench tus          upload 1 GiB to @tus/server in Chromium, ours vs tus-js-client; writes BENCHMARKS.md";
+  bench tus          upload 1 GiB to @tus/server in Chromium, ours vs tus-js-client; writes BENCHMARKS.md
+  bench zip          time study zip preparation in Chromium beside zip.js and fflate; writes BENCHMARKS.md";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();

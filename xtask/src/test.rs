@@ -136,7 +136,8 @@ pub fn run() -> Result<(), String> {
 }
 
 /// Runs the widget's `wasm-bindgen-test` suites (`tests/web.rs`,
-/// `tests/scan_web.rs`, `tests/tus_web.rs`) in headless Chromium.
+/// `tests/scan_web.rs`, `tests/tus_web.rs`, `tests/prepare_web.rs`) in
+/// headless Chromium.
 fn wasm_tests(tools: &Tools, root: &Path) -> Step {
     let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) else {
         return Step {
@@ -173,6 +174,8 @@ fn wasm_tests(tools: &Tools, root: &Path) -> Step {
             "scan_web",
             "--test",
             "tus_web",
+            "--test",
+            "prepare_web",
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",

@@ -273,11 +273,16 @@ impl Placed {
         CENTRAL_HEADER_LEN + self.entry.name.len() as u64 + extra_len
     }
 
+    /// The local header: a function of the entry alone (not of where it
+    /// sits), so a preparation pass can write an entry's header and data
+    /// together before the offsets are known. As Python's `zipfile` does,
+    /// its "version needed" is 4.5 only when the header itself carries zip64
+    /// sizes; the central record also says 4.5 for an offset past 4 GiB.
     fn local_header(&self) -> Vec<u8> {
         let e = &self.entry;
         let mut out = Vec::with_capacity(self.local_header_len() as usize);
         put_u32(&mut out, 0x0403_4b50);
-        put_u16(&mut out, self.version_needed());
+        put_u16(&mut out, if self.zip64_sizes { 45 } else { 20 });
         put_u16(&mut out, 0);
         put_u16(&mut out, e.method.code());
         put_u16(&mut out, DOS_TIME);
@@ -340,6 +345,17 @@ impl Placed {
         }
         out
     }
+}
+
+/// The local header of `entry` (signature, fields, name, zip64 sizes when
+/// needed): the bytes right before its data, wherever it sits in an archive.
+pub fn local_header(entry: &ZipEntry) -> Vec<u8> {
+    Placed {
+        zip64_sizes: entry.compressed_size >= U32_MARK || entry.uncompressed_size >= U32_MARK,
+        entry: entry.clone(),
+        header_offset: 0,
+    }
+    .local_header()
 }
 
 /// A study archive, laid out: its exact length, and every byte on demand.
@@ -426,6 +442,16 @@ impl StudyZip {
     /// Where entry `index`'s data starts in the archive.
     pub fn data_offset(&self, index: usize) -> Option<u64> {
         self.placed.get(index).map(Placed::data_offset)
+    }
+
+    /// Where entry `index`'s local header starts in the archive.
+    pub fn header_offset(&self, index: usize) -> Option<u64> {
+        self.placed.get(index).map(|p| p.header_offset)
+    }
+
+    /// Where the central directory starts: the end of the last entry's data.
+    pub fn central_directory_offset(&self) -> u64 {
+        self.central_offsets[0]
     }
 
     /// The pieces that make up bytes `range` of the archive, in order.
@@ -642,6 +668,36 @@ mod tests {
             StudyZip::new(vec![entry("", Method::Stored, 0, 0)]).err(),
             Some(ZipError::BadName(String::new()))
         );
+    }
+
+    #[test]
+    fn local_headers_do_not_depend_on_where_the_entry_sits() {
+        let entry = |name: &str, size: u64| ZipEntry {
+            name: name.to_owned(),
+            method: Method::Stored,
+            crc32: 7,
+            compressed_size: size,
+            uncompressed_size: size,
+        };
+        let big = entry("big", U32_MARK + 10);
+        let after = entry("after", 3);
+        let zip = StudyZip::new(vec![big.clone(), after.clone()]).unwrap();
+        assert!(zip.header_offset(1).unwrap() > U32_MARK);
+        assert_eq!(
+            zip.central_directory_offset(),
+            zip.data_offset(1).unwrap() + 3
+        );
+        for (i, e) in [big, after].iter().enumerate() {
+            let start = zip.header_offset(i).unwrap();
+            let end = zip.data_offset(i).unwrap();
+            assert_eq!(
+                zip.pieces(start..end).unwrap(),
+                vec![Piece::Bytes(local_header(e))]
+            );
+        }
+        // Version needed: 4.5 with zip64 sizes (the big entry), else 2.0.
+        assert_eq!(local_header(&entry("a", U32_MARK))[4..6], [45, 0]);
+        assert_eq!(local_header(&entry("a", 1))[4..6], [20, 0]);
     }
 
     #[test]
