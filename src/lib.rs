@@ -7,7 +7,9 @@
 //! the boundary.
 
 pub mod browser;
+pub mod pipeline;
 pub mod scan;
+pub mod session;
 mod signer;
 pub mod ui;
 mod widget;

@@ -1,6 +1,8 @@
 //! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]) and
 //! (later) fetch and storage. Nothing protocol-specific lives here.
 
+pub mod api;
+pub mod files;
 pub mod scan;
 
 use js_sys::Reflect;
