@@ -129,7 +129,8 @@ pub fn run() -> Result<(), String> {
 }
 
 /// Runs the widget's `wasm-bindgen-test` suites (`tests/web.rs`,
-/// `tests/scan_web.rs`, `tests/ui_web.rs`) in headless Chromium.
+/// `tests/scan_web.rs`, `tests/ui_web.rs`, `tests/a11y_web.rs` with
+/// axe-core) in headless Chromium.
 fn wasm_tests(tools: &Tools, root: &Path) -> Step {
     let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) else {
         return Step {
@@ -166,6 +167,8 @@ fn wasm_tests(tools: &Tools, root: &Path) -> Step {
             "scan_web",
             "--test",
             "ui_web",
+            "--test",
+            "a11y_web",
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
