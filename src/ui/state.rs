@@ -404,7 +404,10 @@ impl State {
                 },
             ) => {
                 let changed = self.with_study(&uid, |s| {
-                    s.sent = sent.min(s.total.max(sent));
+                    s.sent = sent;
+                    // Before the exact length is known the total is the
+                    // scanned size; never show more sent than total.
+                    s.total = s.total.max(sent);
                     s.in_flight = in_flight;
                     if s.phase == StudyPhase::Waiting {
                         s.phase = StudyPhase::Sending;
@@ -726,6 +729,15 @@ mod tests {
             in_flight: 30,
         }));
         assert_eq!(state.upload.sent(), 60);
+        assert!(state.reduce(Action::StudyProgressed {
+            uid: "b".to_owned(),
+            sent: 350,
+            in_flight: 0,
+        }));
+        assert_eq!(
+            state.upload.studies[1].total, 350,
+            "the estimate grows with the bytes sent"
+        );
         assert!(!state.reduce(Action::StudyProgressed {
             uid: "zzz".to_owned(),
             sent: 1,
