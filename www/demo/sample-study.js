@@ -101,15 +101,17 @@ function instance({ study, series, seriesNumber, number, seriesDescription }) {
   ]);
 }
 
-/** The sample study as `File`s (10 images in 2 series, and a README). */
-export function sampleStudyFiles() {
+/** The sample study as `File`s (`perSeries` images in each of 2 series, 5
+ * by default, and a README). */
+export function sampleStudyFiles({ perSeries = 5 } = {}) {
   const study = randomUid();
   const files = [];
   for (const [seriesNumber, seriesDescription] of [[1, "Axial"], [2, "Coronal"]]) {
     const series = randomUid();
-    for (let number = 1; number <= 5; number++) {
+    for (let number = 1; number <= perSeries; number++) {
       const bytes = instance({ study, series, seriesNumber, number, seriesDescription });
-      files.push(new File([bytes], `IM${seriesNumber}${String(number).padStart(3, "0")}`, { type: "application/dicom" }));
+      const name = `IM${seriesNumber}${String(number).padStart(4, "0")}`;
+      files.push(new File([bytes], name, { type: "application/dicom" }));
     }
   }
   files.push(new File(["A sample study made up by the auraloader demo page.\n"], "README.TXT", { type: "text/plain" }));
