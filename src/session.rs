@@ -23,7 +23,7 @@ use yew::{AppHandle, Callback};
 use crate::browser::api::{ApiError, AuraApi};
 use crate::browser::element_by_id;
 use crate::browser::files::walk_entries;
-use crate::browser::scan::{scan_dropped_files, DroppedFile, ScanProgress};
+use crate::browser::scan::{scan_dropped_files, DroppedFile, DroppedFiles, ScanProgress};
 use crate::pipeline::{
     EventSink, PipelineError, PipelineEvent, PipelineOptions, StudyJob, Unavailable, UploadJob,
     UploadPipeline,
@@ -563,7 +563,12 @@ async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
             }
         }
     };
-    let outcome = scan_dropped_files(&files, &rules, &mut on_progress).await;
+    let watched = Watched {
+        files: &files,
+        shared: &shared,
+        generation,
+    };
+    let outcome = scan_dropped_files(&watched, &rules, &mut on_progress).await;
     if !scan_is_current(&shared, generation) {
         return Ok(());
     }
@@ -617,6 +622,28 @@ async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
         }
     }
     Ok(())
+}
+
+/// The files of a scan that stops early once it is no longer current
+/// (cancelled, reset, destroyed, or replaced by a new drop): the scan asks
+/// for each file as it reaches it, and an error ends it.
+struct Watched<'a> {
+    files: &'a [DroppedFile],
+    shared: &'a Shared,
+    generation: u64,
+}
+
+impl DroppedFiles for Watched<'_> {
+    fn count(&self) -> usize {
+        self.files.len()
+    }
+
+    fn file(&self, index: usize) -> Result<DroppedFile, JsValue> {
+        if !scan_is_current(self.shared, self.generation) {
+            return Err(JsValue::from_str("the scan was stopped"));
+        }
+        self.files.file(index)
+    }
 }
 
 /// Leaves out series whose modality is not in `allowed` (when given);

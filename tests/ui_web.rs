@@ -839,3 +839,112 @@ async fn allowed_modalities_and_patient_checks_shape_the_review() {
     );
     mounted.finish();
 }
+
+#[wasm_bindgen_test]
+async fn folder_walk_reads_every_batch_depth_first_and_skips_unreadable_files() {
+    // Entries shaped like Chromium's (web-sys calls them structurally):
+    // readEntries answers at most 100 entries per call, then an empty batch.
+    let build = js_sys::Function::new_no_args(
+        r#"
+        const fileEntry = (fullPath, ok = true) => ({
+          isFile: true, isDirectory: false, name: fullPath.split("/").pop(), fullPath,
+          file(resolve, reject) {
+            setTimeout(() => ok ? resolve(new File([fullPath], fullPath.split("/").pop()))
+                                : reject(new DOMException("gone", "NotFoundError")), 0);
+          },
+        });
+        const dirEntry = (fullPath, children) => ({
+          isFile: false, isDirectory: true, name: fullPath.split("/").pop(), fullPath,
+          createReader() {
+            let at = 0;
+            return { readEntries(resolve) {
+              setTimeout(() => { const batch = children.slice(at, at + 100); at += batch.length; resolve(batch); }, 0);
+            } };
+          },
+        });
+        const many = Array.from({ length: 250 }, (_, i) => fileEntry(`/CD/DICOM/IM${String(i).padStart(4, "0")}`));
+        return [
+          dirEntry("/CD", [fileEntry("/CD/README.TXT"), dirEntry("/CD/DICOM", many),
+                           fileEntry("/CD/BROKEN", false), dirEntry("/CD/EMPTY", [])]),
+          fileEntry("/LOOSE.dcm"),
+        ];
+        "#,
+    );
+    let entries: Vec<web_sys::FileSystemEntry> = Array::from(&build.call0(&JsValue::NULL).unwrap())
+        .iter()
+        .map(JsCast::unchecked_into)
+        .collect();
+    let files = auraloader::browser::files::walk_entries(entries)
+        .await
+        .unwrap();
+    let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    assert_eq!(paths.len(), 252, "250 + README + LOOSE, without BROKEN");
+    assert_eq!(paths[0], "CD/README.TXT");
+    assert_eq!(paths[1], "CD/DICOM/IM0000");
+    assert_eq!(paths[250], "CD/DICOM/IM0249");
+    assert_eq!(paths[251], "LOOSE.dcm");
+    assert!(!paths.contains(&"CD/BROKEN"));
+    assert_eq!(files[251].blob.size(), "/LOOSE.dcm".len() as f64);
+}
+
+#[wasm_bindgen_test]
+async fn a_callback_may_call_back_into_the_widget() {
+    // onStateChange("processing") cancels at once, from inside the callback.
+    let element = container("ui-reentrant");
+    let fetch = install_fake_api();
+    let slot: Rc<RefCell<Option<Rc<StandaloneAuraloader>>>> = Rc::default();
+    let states = Rc::new(RefCell::new(Vec::<String>::new()));
+    let callbacks = Object::new();
+    {
+        let (slot, states) = (slot.clone(), states.clone());
+        // `Fn`, not `FnMut`: wasm-bindgen refuses to re-enter an `FnMut`
+        // closure, and this one is re-entered (cancel fires "cancelled").
+        let on_state =
+            wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(move |state: JsValue| {
+                let state = state.as_string().unwrap();
+                states.borrow_mut().push(state.clone());
+                if state == "processing" {
+                    if let Some(widget) = slot.borrow().as_ref() {
+                        widget.cancel();
+                    }
+                }
+            });
+        Reflect::set(&callbacks, &"onStateChange".into(), on_state.as_ref()).unwrap();
+        on_state.forget();
+    }
+    let found = Rc::new(RefCell::new(0));
+    {
+        let found = found.clone();
+        let on_found = wasm_bindgen::closure::Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            *found.borrow_mut() += 1;
+        });
+        Reflect::set(&callbacks, &"onStudiesFound".into(), on_found.as_ref()).unwrap();
+        on_found.forget();
+    }
+    let widget = Rc::new(
+        StandaloneAuraloader::new(config("ui-reentrant", json!({}), Some(callbacks.into())))
+            .unwrap(),
+    );
+    *slot.borrow_mut() = Some(widget.clone());
+    JsFuture::from(widget.init()).await.unwrap();
+    widget.mount().unwrap();
+    widget
+        .add_dropped_files(study_files("Doe^Jane", "CT CHEST"))
+        .await
+        .unwrap();
+    assert_eq!(*states.borrow(), ["processing", "cancelled"]);
+    assert_eq!(widget.state(), "cancelled");
+    assert_eq!(*found.borrow(), 0, "a cancelled scan reports no studies");
+    let shadow = widget.shadow_root().unwrap();
+    wait_for("the cancelled step", || {
+        shadow
+            .text_content()
+            .unwrap_or_default()
+            .contains("Upload cancelled")
+    })
+    .await;
+    slot.borrow_mut().take();
+    widget.destroy();
+    restore_fetch(fetch);
+    element.remove();
+}
