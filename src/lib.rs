@@ -1,10 +1,12 @@
 //! auraloader: the DICOM upload widget, compiled to WebAssembly.
 //!
 //! This crate is a thin shell: the JS API ([`StandaloneAuraloader`], the
-//! signing entry point behind `HmacSigner`, the internal [`scan_files`]), the Yew UI in [`ui`] and browser IO
-//! in [`browser`]. Logic that needs no browser lives in `auraloader-core`;
-//! AURA-HMAC-SHA256 lives in `aura-hmac`. Errors become `JsValue` only here, at
-//! the boundary.
+//! signing entry point behind `HmacSigner`, the internal [`scan_files`]), one
+//! instance's life in [`session`] (state, callbacks, the Aura API lifecycle
+//! around an [`pipeline::UploadPipeline`]), the Yew UI in [`ui`] and browser
+//! IO in [`browser`]. Logic that needs no browser lives in `auraloader-core`;
+//! AURA-HMAC-SHA256 lives in `aura-hmac`. Errors become `JsValue` only here,
+//! at the boundary.
 
 pub mod browser;
 pub mod pipeline;

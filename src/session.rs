@@ -3,7 +3,7 @@
 //! [`UploadPipeline`]), and the JS callbacks.
 //!
 //! The state lives in a [`State`] reducer; every change goes through
-//! [`dispatch`], which re-renders the UI and fires `onStateChange` when the
+//! `dispatch`, which re-renders the UI and fires `onStateChange` when the
 //! step changed. No `RefCell` borrow is held across an `await` or while a JS
 //! callback runs, so callbacks may call back into the widget.
 

@@ -1,5 +1,6 @@
-//! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]) and
-//! (later) fetch and storage. Nothing protocol-specific lives here.
+//! Browser IO: randomness, the DOM, files and folder walks of drops and
+//! pickers ([`files`]), Blob reads for the scan ([`scan`]) and the Aura API
+//! client ([`api`]).
 
 pub mod api;
 pub mod files;
