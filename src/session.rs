@@ -516,8 +516,11 @@ async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
     dispatch(&shared, Action::ScanStarted { total: 0 });
     let files = match source {
         FileSource::Files(files) => files,
-        FileSource::Entries(entries) => match walk_entries(entries).await {
-            Ok(files) => files,
+        FileSource::Dropped { entries, mut files } => match walk_entries(entries).await {
+            Ok(walked) => {
+                files.extend(walked);
+                files
+            }
             Err(_) => {
                 fail_scan(
                     &shared,

@@ -948,3 +948,40 @@ async fn a_callback_may_call_back_into_the_widget() {
     restore_fetch(fetch);
     element.remove();
 }
+
+#[wasm_bindgen_test]
+async fn files_dropped_on_the_drop_zone_inside_the_shadow_root_are_scanned() {
+    let mounted = Mounted::new("ui-drop", json!({})).await;
+    let transfer = web_sys::DataTransfer::new().unwrap();
+    for dropped in study_files("Doe^Jane", "CT CHEST") {
+        let file: web_sys::File = dropped.blob.unchecked_into();
+        transfer.items().add_with_file(&file).unwrap();
+    }
+    let zone = mounted.query(".aul-dropzone").unwrap();
+    let fire = |kind: &str| {
+        let init = web_sys::DragEventInit::new();
+        init.set_bubbles(true);
+        init.set_cancelable(true);
+        init.set_data_transfer(Some(&transfer));
+        let event = web_sys::DragEvent::new_with_event_init_dict(kind, &init).unwrap();
+        zone.dispatch_event(&event).unwrap();
+        event
+    };
+    let over = fire("dragover");
+    assert!(over.default_prevented(), "the zone accepts drops");
+    let enter = fire("dragenter");
+    assert!(enter.default_prevented());
+    wait_for("the drop highlight", || {
+        zone.get_attribute("data-over").as_deref() == Some("true")
+    })
+    .await;
+    fire("drop");
+    wait_for("the studies table", || mounted.query("table").is_some()).await;
+    assert_eq!(mounted.query_all("tbody tr"), 2);
+    assert_eq!(
+        mounted.recorder.states(),
+        ["processing", "pending"],
+        "the drop went through the scan"
+    );
+    mounted.finish();
+}

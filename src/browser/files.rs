@@ -46,13 +46,15 @@ pub fn relative_path(file: &web_sys::File) -> String {
 }
 
 /// What a drop carries, read during the `drop` event (the browser empties the
-/// `DataTransfer` afterwards): entries when the browser has
-/// `webkitGetAsEntry` (every current one), else the plain files.
+/// `DataTransfer` afterwards): an entry for each file or folder item when the
+/// browser gives one (`webkitGetAsEntry`, every current browser for real
+/// drops), else the item's file.
 pub fn entries_of_drop(
     transfer: &web_sys::DataTransfer,
-) -> Result<Vec<web_sys::FileSystemEntry>, Vec<DroppedFile>> {
+) -> (Vec<web_sys::FileSystemEntry>, Vec<DroppedFile>) {
     let items = transfer.items();
     let mut entries = Vec::new();
+    let mut files = Vec::new();
     for i in 0..items.length() {
         let Some(item) = items.get(i) else { continue };
         if item.kind() != "file" {
@@ -60,14 +62,25 @@ pub fn entries_of_drop(
         }
         let has_entries =
             Reflect::has(&item, &JsValue::from_str("webkitGetAsEntry")).unwrap_or(false);
-        if !has_entries {
-            return Err(files_of_list(transfer.files()));
-        }
-        if let Ok(Some(entry)) = item.webkit_get_as_entry() {
-            entries.push(entry);
+        let entry = if has_entries {
+            item.webkit_get_as_entry().ok().flatten()
+        } else {
+            None
+        };
+        match entry {
+            Some(entry) => entries.push(entry),
+            None => {
+                if let Ok(Some(file)) = item.get_as_file() {
+                    let path = relative_path(&file);
+                    files.push(DroppedFile {
+                        blob: file.into(),
+                        path,
+                    });
+                }
+            }
         }
     }
-    Ok(entries)
+    (entries, files)
 }
 
 /// Walks `entries` depth first: files become [`DroppedFile`]s with their

@@ -7,8 +7,14 @@ use crate::browser::scan::DroppedFile;
 /// Files handed to the widget.
 #[derive(Debug, Clone)]
 pub enum FileSource {
-    /// Entries of a drop (`webkitGetAsEntry`), folders walked recursively.
-    Entries(Vec<web_sys::FileSystemEntry>),
+    /// A drop: entries (`webkitGetAsEntry`), folders walked recursively,
+    /// and the files of items without an entry.
+    Dropped {
+        /// Files and folders to walk.
+        entries: Vec<web_sys::FileSystemEntry>,
+        /// Files taken as they are.
+        files: Vec<DroppedFile>,
+    },
     /// Files from a picker or a drop without entries.
     Files(Vec<DroppedFile>),
 }

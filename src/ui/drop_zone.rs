@@ -41,23 +41,39 @@ pub fn drop_zone(props: &DropZoneProps) -> Html {
             }
         })
     };
+    // dragenter/dragleave also fire for the zone's children: count them so
+    // the highlight does not flicker while the pointer crosses the text.
+    let depth = use_mut_ref(|| 0u32);
+    let ondragenter = {
+        let (over, depth) = (over.clone(), depth.clone());
+        Callback::from(move |event: DragEvent| {
+            event.prevent_default();
+            *depth.borrow_mut() += 1;
+            over.set(true);
+        })
+    };
     let ondragleave = {
-        let over = over.clone();
-        Callback::from(move |_: DragEvent| over.set(false))
+        let (over, depth) = (over.clone(), depth.clone());
+        Callback::from(move |_: DragEvent| {
+            let mut depth = depth.borrow_mut();
+            *depth = depth.saturating_sub(1);
+            if *depth == 0 {
+                over.set(false);
+            }
+        })
     };
     let ondrop = {
-        let over = over.clone();
+        let (over, depth) = (over.clone(), depth.clone());
         let on_command = props.on_command.clone();
         Callback::from(move |event: DragEvent| {
             event.prevent_default();
+            *depth.borrow_mut() = 0;
             over.set(false);
             let Some(transfer) = event.data_transfer() else {
                 return;
             };
-            let source = match entries_of_drop(&transfer) {
-                Ok(entries) => FileSource::Entries(entries),
-                Err(files) => FileSource::Files(files),
-            };
+            let (entries, files) = entries_of_drop(&transfer);
+            let source = FileSource::Dropped { entries, files };
             on_command.emit(Command::AddFiles(source));
         })
     };
@@ -85,7 +101,7 @@ pub fn drop_zone(props: &DropZoneProps) -> Html {
 
     html! {
         <div class="aul-dropzone" data-over={if *over { "true" } else { "false" }}
-            {ondragover} {ondragleave} {ondrop}>
+            {ondragenter} {ondragover} {ondragleave} {ondrop}>
             <h2 tabindex="-1" ref={props.heading.clone()}>{ strings.title.clone() }</h2>
             <p class="aul-muted">{ strings.drop_help.clone() }</p>
             <div class="aul-actions">
