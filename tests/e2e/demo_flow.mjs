@@ -4,7 +4,7 @@
 // runs it in its demo step.
 //
 // It checks, in the real page: axe-core (npm) finds no serious or critical
-// violation on the start and review steps; the sample study goes through
+// violation on the start, review and error steps; the sample study goes through
 // the scan to the review table; the Upload button is reached with Tab and
 // pressed with Enter; the dev server records upload/init, upload/start and
 // upload/error for the session (this build has no transfer yet, which the
@@ -112,6 +112,11 @@ try {
     }
     const studies = sessions.flatMap((s) => s.studies ?? []);
     if (!studies.some((s) => s.images === 10)) throw new Error(`init did not store the study: ${JSON.stringify(studies)}`);
+  });
+
+  await check("axe-core: no serious or critical violations on the error step", async () => {
+    const found = await seriousViolations(page);
+    if (found.length) throw new Error(JSON.stringify(found, null, 2));
   });
 
   await check("the console shows no patient data", async () => {
