@@ -2,14 +2,18 @@
 //!
 //! This crate is a thin shell: the JS API ([`StandaloneAuraloader`], the
 //! signing entry point behind `HmacSigner`, the internal [`scan_files`] and
-//! [`start_tus_uploads`]), the Yew UI in [`ui`] and browser IO
-//! in [`browser`]. Logic that needs no browser lives in `auraloader-core`;
-//! AURA-HMAC-SHA256 lives in `aura-hmac`. Errors become `JsValue` only here, at
-//! the boundary.
+//! [`start_tus_uploads`]), one
+//! instance's life in [`session`] (state, callbacks, the Aura API lifecycle
+//! around an [`pipeline::UploadPipeline`]), the Yew UI in [`ui`] and browser
+//! IO in [`browser`]. Logic that needs no browser lives in `auraloader-core`;
+//! AURA-HMAC-SHA256 lives in `aura-hmac`. Errors become `JsValue` only here,
+//! at the boundary.
 
 pub mod browser;
+pub mod pipeline;
 pub mod prepare;
 pub mod scan;
+pub mod session;
 mod signer;
 pub mod tus;
 pub mod ui;

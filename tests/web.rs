@@ -213,7 +213,13 @@ async fn mounts_after_init_and_destroy_empties_the_container() {
     assert!(widget.is_mounted());
     // Yew renders and unmounts on its scheduler, after the current task.
     next_tick().await;
-    let text = element.text_content().unwrap_or_default();
+    // The UI lives in a shadow root on a host element inside the container.
+    let host = element.first_element_child().unwrap();
+    let text = host
+        .shadow_root()
+        .unwrap()
+        .text_content()
+        .unwrap_or_default();
     assert!(
         text.contains("Upload imaging studies"),
         "rendered: {text:?}"

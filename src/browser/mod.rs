@@ -1,10 +1,13 @@
-//! Browser IO: randomness, the DOM, Blob reads for the scan ([`scan`]), the
-//! study zips' preparation ([`prepare`]) and the Web Workers both use
-//! ([`worker`]), the tus driver ([`tus`]: fetch and XMLHttpRequest, PATCH
-//! bodies from a [`body::BodySource`]) and `localStorage` ([`storage`]).
-//! Nothing protocol-specific lives here.
+//! Browser IO: randomness, the DOM, files and folder walks of drops and
+//! pickers ([`files`]), Blob reads for the scan ([`scan`]), the study zips'
+//! preparation ([`prepare`]) and the Web Workers both use ([`worker`]), the
+//! tus driver ([`tus`]: fetch and XMLHttpRequest, PATCH bodies from a
+//! [`body::BodySource`]), `localStorage` ([`storage`]) and the Aura API
+//! client ([`api`]). Nothing protocol-specific lives here.
 
+pub mod api;
 pub mod body;
+pub mod files;
 pub mod prepare;
 pub mod scan;
 pub mod storage;

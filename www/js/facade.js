@@ -23,6 +23,60 @@ function checkConfig(config) {
   if (!String(config.uploadToken).startsWith("aubt_")) {
     throw new Error("uploadToken must start with 'aubt_'");
   }
+  checkExtras(config);
+}
+
+const CALLBACKS = ["onUploadComplete", "onUploadError", "onUploadCancel", "onStudiesFound", "onStateChange"];
+
+/** Checks the optional settings auraloader adds to the published config. */
+function checkExtras(config) {
+  const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (config.callbacks !== undefined) {
+    if (!isObject(config.callbacks)) throw new Error("callbacks must be an object");
+    for (const name of CALLBACKS) {
+      const callback = config.callbacks[name];
+      if (callback !== undefined && typeof callback !== "function") {
+        throw new Error(`callbacks.${name} must be a function`);
+      }
+    }
+  }
+  if (config.strings !== undefined) {
+    if (!isObject(config.strings)) throw new Error("strings must be an object of texts");
+    for (const [key, value] of Object.entries(config.strings)) {
+      if (typeof value !== "string") throw new Error(`strings.${key} must be a string`);
+    }
+  }
+  if (config.theme !== undefined && !["light", "dark", "auto"].includes(config.theme)) {
+    throw new Error("theme must be 'light', 'dark' or 'auto'");
+  }
+  if (config.chunkSize !== undefined && !(Number.isInteger(config.chunkSize) && config.chunkSize >= 65536)) {
+    throw new Error("chunkSize must be a whole number of bytes, at least 65536");
+  }
+  if (
+    config.parallelUploads !== undefined &&
+    !(Number.isInteger(config.parallelUploads) && config.parallelUploads >= 1 && config.parallelUploads <= 16)
+  ) {
+    throw new Error("parallelUploads must be a whole number from 1 to 16");
+  }
+  if (config.rejectRules !== undefined) {
+    if (!Array.isArray(config.rejectRules)) throw new Error("rejectRules must be an array");
+    config.rejectRules.forEach((rule, i) => {
+      if (!isObject(rule) || typeof rule.description !== "string" || !rule.description) {
+        throw new Error(`rejectRules[${i}] needs a description`);
+      }
+      for (const key of ["sopClassUid", "protocolName", "modality"]) {
+        if (rule[key] !== undefined && typeof rule[key] !== "string") {
+          throw new Error(`rejectRules[${i}].${key} must be a string`);
+        }
+      }
+    });
+  }
+  if (
+    config.allowedModalities !== undefined &&
+    !(Array.isArray(config.allowedModalities) && config.allowedModalities.every((m) => typeof m === "string"))
+  ) {
+    throw new Error("allowedModalities must be an array of modality codes, e.g. [\"CT\", \"MR\"]");
+  }
 }
 
 export function createApi(load) {
@@ -71,24 +125,38 @@ export function createApi(load) {
       (await this.#instance()).mount();
     }
 
-    /** Starts uploading the studies found. */
+    /**
+     * Uploads the studies listed. Resolves when the upload is over; its
+     * outcome goes to the callbacks (`onUploadComplete`, `onUploadError`,
+     * `onUploadCancel`). Rejects when there is nothing to upload yet.
+     */
     async upload() {
       await (await this.#instance()).upload();
     }
 
-    /** Cancels the current upload. */
+    /** Cancels the scan or the upload; does nothing in other steps. */
     async cancel() {
-      await (await this.#instance()).cancel();
+      (await this.#instance()).cancel();
     }
 
     /** Returns to the start step. */
     async reset() {
-      await (await this.#instance()).reset();
+      (await this.#instance()).reset();
     }
 
-    /** Removes a study from the queue. */
+    /** Removes a study (by Study Instance UID) before the upload. */
     async removeStudy(studyInstanceUid) {
-      await (await this.#instance()).removeStudy(studyInstanceUid);
+      (await this.#instance()).removeStudy(String(studyInstanceUid));
+    }
+
+    /** Scans `files` (`File[]` or a `FileList`) as if they were dropped on the widget. */
+    async addFiles(files) {
+      await (await this.#instance()).addFiles(Array.from(files ?? []));
+    }
+
+    /** The current step: `idle`, `processing`, `pending`, `uploading`, `complete`, `error` or `cancelled`. */
+    get state() {
+      return this.#core === null ? "idle" : this.#core.state;
     }
 
     /** Unmounts the widget and releases everything it holds. */

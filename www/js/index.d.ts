@@ -53,10 +53,41 @@ export interface UploadResult {
   studies: { id: string }[];
 }
 
+/** The `code` of an {@link AuraloaderError}. */
+export type AuraloaderErrorCode =
+  /** The config object could not be read (a setting of the wrong type). */
+  | "invalid_config"
+  /** `init()`: no element with the `containerId`. */
+  | "container_not_found"
+  /** `mount()` or `upload()` before `init()` completed. */
+  | "not_initialized"
+  /** The Aura API could not be reached. */
+  | "network_error"
+  /** The Aura API rejected the upload token or API key (401/403): get a new token. */
+  | "auth_failed"
+  /** `GET /uploader/config` failed. */
+  | "config_failed"
+  /** `GET /uploader/config` answered something unusable. */
+  | "config_invalid"
+  /** A lifecycle call or the transfer failed. */
+  | "upload_failed"
+  /** The dropped files could not be read. */
+  | "scan_failed"
+  /** The method does not apply now (e.g. `upload()` with no studies). */
+  | "invalid_state"
+  /** A method argument is not what it expects. */
+  | "invalid_argument"
+  /** The instance was destroyed. */
+  | "destroyed"
+  /** The UI could not be rendered into the container. */
+  | "mount_failed"
+  /** This build cannot do it yet. */
+  | "not_implemented";
+
 /** An error from the widget: a JS `Error` with a machine code and, for HTTP failures, the status. */
 export interface AuraloaderError extends Error {
   name: "AuraloaderError";
-  code: string;
+  code: AuraloaderErrorCode;
   statusCode?: number;
 }
 
@@ -78,6 +109,83 @@ export interface Callbacks {
   onStateChange?: (state: UploaderState) => void;
 }
 
+/**
+ * Every text the widget shows (English by default). Texts with `{name}`
+ * placeholders are filled in by the widget.
+ */
+export interface AuraloaderStrings {
+  regionLabel: string;
+  title: string;
+  dropHelp: string;
+  chooseFiles: string;
+  chooseFolder: string;
+  processingTitle: string;
+  /** `{scanned}`, `{total}`, `{skipped}` */
+  processingCount: string;
+  /** `{count}` */
+  pendingTitle: string;
+  noStudies: string;
+  studiesCaption: string;
+  colPatient: string;
+  colBirthDate: string;
+  colStudyDate: string;
+  colDescription: string;
+  colModalities: string;
+  colSeries: string;
+  colImages: string;
+  colSize: string;
+  colActions: string;
+  remove: string;
+  /** `{description}`, `{date}` */
+  removeLabel: string;
+  /** `{count}` */
+  skippedSummary: string;
+  warningsTitle: string;
+  /** `{count}` */
+  warningSeveralPatients: string;
+  /** `{count}`, `{fields}` */
+  warningContextMismatch: string;
+  fieldName: string;
+  fieldDateOfBirth: string;
+  fieldSex: string;
+  upload: string;
+  cancel: string;
+  uploadingTitle: string;
+  overallProgress: string;
+  /** `{description}` */
+  studyProgress: string;
+  /** `{sent}`, `{total}` */
+  bytesSent: string;
+  /** `{speed}` */
+  speed: string;
+  /** `{time}` */
+  timeLeft: string;
+  /** `{seconds}` */
+  retrying: string;
+  studyWaiting: string;
+  studySending: string;
+  studyDone: string;
+  studyFailed: string;
+  completeTitle: string;
+  /** `{count}` */
+  completeText: string;
+  uploadMore: string;
+  errorTitle: string;
+  retry: string;
+  startOver: string;
+  cancelledTitle: string;
+  cancelledText: string;
+}
+
+/** A rule that leaves out instances whose attributes all match (trimmed, case-insensitive). */
+export interface RejectRule {
+  /** Shown to the user as the reason. */
+  description: string;
+  sopClassUid?: string;
+  protocolName?: string;
+  modality?: string;
+}
+
 export interface StandaloneAuraloaderConfig {
   /** Service API key for team/realm identification (not a secret). */
   apiToken: string;
@@ -89,9 +197,21 @@ export interface StandaloneAuraloaderConfig {
   containerId: string;
   /** Aurabox patient id, if known. */
   patientId?: string;
-  /** Extra metadata sent with `upload/init`. */
+  /** Extra metadata sent with `upload/init`; `context.patient` is compared with the files' patient. */
   context?: UploadContext;
   callbacks?: Callbacks;
+  /** Overrides of the widget's texts; keys left out keep the English default. */
+  strings?: Partial<AuraloaderStrings>;
+  /** Colour scheme; `auto` follows the system. Default `light`. */
+  theme?: "light" | "dark" | "auto";
+  /** Bytes per upload request, at least 65536. Default 5 MiB. */
+  chunkSize?: number;
+  /** Studies uploaded at once, 1 to 16. */
+  parallelUploads?: number;
+  /** Instances to leave out, besides the built-in rule for Philips ExamCards. */
+  rejectRules?: RejectRule[];
+  /** Modalities accepted (e.g. `["CT", "MR"]`); series of others are left out. Default: all. */
+  allowedModalities?: string[];
 }
 
 export declare class StandaloneAuraloader {
@@ -99,12 +219,23 @@ export declare class StandaloneAuraloader {
   constructor(config: StandaloneAuraloaderConfig);
   /** Resolves once the WebAssembly module is loaded. Optional: every method waits for it. */
   static ready(): Promise<void>;
+  /** The current step. */
+  readonly state: UploaderState;
+  /** Checks the container and fetches `GET /uploader/config`; rejects with an {@link AuraloaderError}. */
   init(): Promise<void>;
+  /** Renders the widget into its container (in a shadow root); rejects before `init()`. */
   mount(): Promise<void>;
+  /** Uploads the studies listed; resolves when the upload is over (outcome through the callbacks). */
   upload(): Promise<void>;
+  /** Cancels the scan or the upload. */
   cancel(): Promise<void>;
+  /** Returns to the start step. */
   reset(): Promise<void>;
+  /** Removes a study (by Study Instance UID) before the upload. */
   removeStudy(studyInstanceUid: string): Promise<void>;
+  /** Scans files as if they were dropped on the widget (an auraloader extra). */
+  addFiles(files: File[] | FileList): Promise<void>;
+  /** Unmounts, aborts requests and removes every listener; a new instance can mount in the same container. */
   destroy(): void;
 }
 

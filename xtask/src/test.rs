@@ -136,8 +136,8 @@ pub fn run() -> Result<(), String> {
 }
 
 /// Runs the widget's `wasm-bindgen-test` suites (`tests/web.rs`,
-/// `tests/scan_web.rs`, `tests/tus_web.rs`, `tests/prepare_web.rs`) in
-/// headless Chromium.
+/// `tests/scan_web.rs`, `tests/tus_web.rs`, `tests/prepare_web.rs`,
+/// `tests/ui_web.rs`, `tests/a11y_web.rs` with axe-core) in headless Chromium.
 fn wasm_tests(tools: &Tools, root: &Path) -> Step {
     let (Some(chrome), Some(driver)) = (&tools.chrome, &tools.chromedriver) else {
         return Step {
@@ -176,6 +176,10 @@ fn wasm_tests(tools: &Tools, root: &Path) -> Step {
             "tus_web",
             "--test",
             "prepare_web",
+            "--test",
+            "ui_web",
+            "--test",
+            "a11y_web",
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
@@ -188,7 +192,8 @@ fn wasm_tests(tools: &Tools, root: &Path) -> Step {
 
 /// Runs the dev server with the built demo page and loads it in headless
 /// Chromium: the page gets a token through `/demo/upload-token` (a real HMAC
-/// exchange), and the script-tag widget must initialise and mount.
+/// exchange), and the script-tag widget must initialise and mount. Then
+/// `tests/e2e/demo_flow.mjs` drives the page through the sample study.
 fn demo_smoke(tools: &Tools, root: &Path) -> Step {
     let failed = |error: String| Step {
         counts: Counts::default(),
@@ -217,18 +222,34 @@ fn demo_smoke(tools: &Tools, root: &Path) -> Step {
         Err(e) => return failed(format!("could not start the dev server: {e}")),
     };
     let result = load_demo(chrome, &addr, &scratch);
+    // Then the whole flow in the same page with playwright-core: axe-core,
+    // the sample study, keyboard, the lifecycle on the server, the console.
+    let flow = result.is_ok().then(|| {
+        let mut node = Command::new(&tools.node);
+        node.arg(root.join("tests/e2e/demo_flow.mjs"))
+            .arg(format!("http://{addr}/"))
+            .env("CHROME", chrome);
+        step(&mut node, root)
+    });
     let _ = child.kill();
     let _ = child.wait();
     let _ = std::fs::remove_dir_all(&scratch);
-    match result {
-        Ok(()) => Step {
+    match (result, flow) {
+        (Ok(()), Some(flow)) => Step {
+            counts: Counts {
+                passed: 1 + flow.counts.passed,
+                failed: flow.counts.failed,
+            },
+            error: flow.error,
+        },
+        (Ok(()), None) => Step {
             counts: Counts {
                 passed: 1,
                 failed: 0,
             },
             error: None,
         },
-        Err(e) => Step {
+        (Err(e), _) => Step {
             counts: Counts {
                 passed: 0,
                 failed: 1,

@@ -75,6 +75,80 @@ impl UploaderConfig {
     }
 }
 
+/// `source` of every `upload/init` this widget sends.
+pub const UPLOAD_SOURCE: &str = "standalone-uploader";
+
+/// The body of `POST /uploader/upload/init`: one upload session with every
+/// study, keyed by StudyInstanceUID.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UploadInit {
+    /// The session's UUID v4, the same for every later lifecycle call.
+    pub upload_id: String,
+    /// The studies, keyed by StudyInstanceUID.
+    pub studies: std::collections::BTreeMap<String, crate::study::StudyInfo>,
+    /// The mode of `GET /uploader/config` (e.g. `bulk`).
+    pub mode: String,
+    /// Always `uploader`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Always [`UPLOAD_SOURCE`].
+    pub source: String,
+    /// The host page's `patientId`, if it gave one.
+    pub patient_id: Option<String>,
+    /// The host page's `context`, passed through unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Value>,
+}
+
+/// One study as the server recorded it, from the answer of `upload/init`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudyRef {
+    /// The server's id of the study.
+    pub id: String,
+}
+
+/// The answer of `POST /uploader/upload/init`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadInitAnswer {
+    /// The studies, in the server's order.
+    pub studies: Vec<StudyRef>,
+}
+
+impl UploadInitAnswer {
+    /// Parses the answer of `upload/init`.
+    pub fn from_json(body: &[u8]) -> Result<Self, ConfigError> {
+        serde_json::from_slice(body).map_err(|e| ConfigError::Malformed(e.to_string()))
+    }
+}
+
+/// The body of `upload/start`, `upload/complete`, `upload/error` and
+/// `upload/cancel`: the session, and the batch or message where the call has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LifecycleEvent {
+    /// The session's id from `upload/init`.
+    pub upload_id: String,
+    /// The transfer batch (start and complete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assembly_id: Option<String>,
+    /// What went wrong (error); never patient data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Always `uploader`.
+    pub mode: String,
+}
+
+impl LifecycleEvent {
+    /// A lifecycle body with neither batch nor message.
+    pub fn new(upload_id: &str) -> Self {
+        Self {
+            upload_id: upload_id.to_owned(),
+            assembly_id: None,
+            message: None,
+            mode: "uploader".to_owned(),
+        }
+    }
+}
+
 /// The human message of an Aura API error response, extracted in the order of
 /// `API.md`: validation errors (`errors` joined with ", "), then
 /// `error.message`, then `message`; otherwise a sentence built from the status.
@@ -170,6 +244,37 @@ mod tests {
             br#"{"error":{"code":"token_expired","message":"token expired"},"message":"no"}"#;
         assert_eq!(error_message(401, auth), "token expired");
         assert_eq!(error_message(500, br#"{"message":"boom"}"#), "boom");
+    }
+
+    #[test]
+    fn lifecycle_bodies_have_the_published_shapes() {
+        let mut start = LifecycleEvent::new("u-1");
+        start.assembly_id = Some("a-1".to_owned());
+        assert_eq!(
+            serde_json::to_string(&start).unwrap(),
+            r#"{"upload_id":"u-1","assembly_id":"a-1","mode":"uploader"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&LifecycleEvent::new("u-1")).unwrap(),
+            r#"{"upload_id":"u-1","mode":"uploader"}"#
+        );
+        let init = UploadInit {
+            upload_id: "u-1".to_owned(),
+            studies: Default::default(),
+            mode: "bulk".to_owned(),
+            kind: "uploader".to_owned(),
+            source: UPLOAD_SOURCE.to_owned(),
+            patient_id: None,
+            context: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&init).unwrap(),
+            r#"{"upload_id":"u-1","studies":{},"mode":"bulk","type":"uploader","source":"standalone-uploader","patient_id":null}"#
+        );
+        let answer =
+            UploadInitAnswer::from_json(br#"{"studies":[{"id":"st_1"},{"id":"st_2"}]}"#).unwrap();
+        assert_eq!(answer.studies[1].id, "st_2");
+        assert!(UploadInitAnswer::from_json(b"{}").is_err());
     }
 
     #[test]

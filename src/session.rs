@@ -1,0 +1,1006 @@
+//! One widget instance's life: configuration, the mounted UI, the scan of
+//! dropped files, the upload (Aura API lifecycle around an
+//! [`UploadPipeline`]), and the JS callbacks.
+//!
+//! The state lives in a [`State`] reducer; every change goes through
+//! `dispatch`, which re-renders the UI and fires `onStateChange` when the
+//! step changed. No `RefCell` borrow is held across an `await` or while a JS
+//! callback runs, so callbacks may call back into the widget.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::{Rc, Weak};
+
+use auraloader_core::api::{StudyRef, UploadInit, UploaderConfig, UPLOAD_SOURCE};
+use auraloader_core::patient::{check_patients, ContextPatient};
+use auraloader_core::scan::{RejectRule, ScanRules};
+use auraloader_core::study::{studies_map, Study, StudyInfo};
+use js_sys::{Function, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use yew::{AppHandle, Callback};
+
+use crate::browser::api::{ApiError, AuraApi};
+use crate::browser::element_by_id;
+use crate::browser::files::walk_entries;
+use crate::browser::scan::{scan_dropped_files, DroppedFile, DroppedFiles, ScanProgress};
+use crate::pipeline::{
+    EventSink, PipelineError, PipelineEvent, PipelineOptions, StudyJob, Unavailable, UploadJob,
+    UploadPipeline,
+};
+use crate::ui::state::{rows_of, ScanCounts, SkippedRow};
+use crate::ui::theme::STYLE;
+use crate::ui::{Action, App, AppProps, Command, Failure, FileSource, State, Step, Strings, Theme};
+
+/// The host page's configuration, as passed to `new StandaloneAuraloader(config)`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WidgetConfig {
+    /// Service API key (`X-Api-Key`).
+    pub api_token: String,
+    /// Base URL of the Aura API, ending in `/api`.
+    pub api_base_url: String,
+    /// The `aubt_` upload token.
+    pub upload_token: String,
+    /// Id of the container element.
+    pub container_id: String,
+    /// Aurabox patient id, sent with `upload/init`.
+    #[serde(default)]
+    pub patient_id: Option<String>,
+    /// Extra metadata sent with `upload/init`; `context.patient` is checked
+    /// against the studies' patients.
+    #[serde(default)]
+    pub context: Option<serde_json::Value>,
+    /// Text overrides.
+    #[serde(default)]
+    pub strings: Strings,
+    /// Colour scheme.
+    #[serde(default)]
+    pub theme: Theme,
+    /// Bytes per tus PATCH.
+    #[serde(default)]
+    pub chunk_size: Option<u64>,
+    /// Studies sent at once.
+    #[serde(default)]
+    pub parallel_uploads: Option<u32>,
+    /// Instances to leave out, besides the default rules.
+    #[serde(default)]
+    pub reject_rules: Vec<RejectRuleOption>,
+    /// Modalities accepted; series of other modalities are left out.
+    #[serde(default)]
+    pub allowed_modalities: Option<Vec<String>>,
+}
+
+/// One entry of the `rejectRules` option (camelCase in JS).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectRuleOption {
+    /// What the rule leaves out, shown to the user.
+    pub description: String,
+    /// SOP Class UID to match.
+    #[serde(default)]
+    pub sop_class_uid: Option<String>,
+    /// Protocol Name to match.
+    #[serde(default)]
+    pub protocol_name: Option<String>,
+    /// Modality to match.
+    #[serde(default)]
+    pub modality: Option<String>,
+}
+
+/// The host page's callbacks.
+#[derive(Debug, Clone, Default)]
+struct Callbacks {
+    on_upload_complete: Option<Function>,
+    on_upload_error: Option<Function>,
+    on_upload_cancel: Option<Function>,
+    on_studies_found: Option<Function>,
+    on_state_change: Option<Function>,
+}
+
+impl Callbacks {
+    fn of(config: &JsValue) -> Self {
+        let callbacks = Reflect::get(config, &"callbacks".into()).unwrap_or(JsValue::UNDEFINED);
+        let get = |name: &str| {
+            if !callbacks.is_object() {
+                return None;
+            }
+            Reflect::get(&callbacks, &name.into())
+                .ok()
+                .and_then(|f| f.dyn_into::<Function>().ok())
+        };
+        Self {
+            on_upload_complete: get("onUploadComplete"),
+            on_upload_error: get("onUploadError"),
+            on_upload_cancel: get("onUploadCancel"),
+            on_studies_found: get("onStudiesFound"),
+            on_state_change: get("onStateChange"),
+        }
+    }
+}
+
+/// What `onUploadComplete` receives.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadResult {
+    upload_id: String,
+    studies: Vec<StudyRef>,
+}
+
+/// An upload in progress.
+struct Run {
+    generation: u64,
+    upload_id: String,
+    abort: web_sys::AbortController,
+}
+
+struct Inner {
+    config: WidgetConfig,
+    callbacks: Callbacks,
+    strings: Rc<Strings>,
+    state: Rc<State>,
+    server: Option<UploaderConfig>,
+    app: Option<AppHandle<App>>,
+    host: Option<web_sys::Element>,
+    on_command: Option<Callback<Command>>,
+    pipeline: Rc<dyn UploadPipeline>,
+    /// Files of the last scan, by path.
+    files: HashMap<String, DroppedFile>,
+    /// Studies of the last scan still selected.
+    studies: Vec<Study>,
+    scan_generation: u64,
+    run_generation: u64,
+    run: Option<Run>,
+    /// Aborts every request when the widget is destroyed.
+    lifetime: Option<web_sys::AbortController>,
+    destroyed: bool,
+}
+
+impl Inner {
+    fn api(&self, signal: Option<web_sys::AbortSignal>) -> AuraApi {
+        let api = AuraApi::new(
+            &self.config.api_base_url,
+            &self.config.api_token,
+            &self.config.upload_token,
+        );
+        match signal.or_else(|| self.lifetime.as_ref().map(|c| c.signal())) {
+            Some(signal) => api.with_abort(signal),
+            None => api,
+        }
+    }
+
+    fn rules(&self) -> ScanRules {
+        let mut rules = ScanRules::default();
+        rules
+            .reject
+            .extend(self.config.reject_rules.iter().map(|r| RejectRule {
+                description: r.description.clone(),
+                sop_class_uid: r.sop_class_uid.clone(),
+                protocol_name: r.protocol_name.clone(),
+                modality: r.modality.clone(),
+            }));
+        rules
+    }
+
+    fn context_patient(&self) -> Option<ContextPatient> {
+        let patient = self.config.context.as_ref()?.get("patient")?;
+        serde_json::from_value(patient.clone()).ok()
+    }
+
+    fn props(&self) -> Option<AppProps> {
+        Some(AppProps {
+            state: self.state.clone(),
+            strings: self.strings.clone(),
+            theme: self.config.theme,
+            on_command: self.on_command.clone()?,
+        })
+    }
+}
+
+/// A widget instance: what `StandaloneAuraloader` holds.
+pub struct Session {
+    inner: Rc<RefCell<Inner>>,
+}
+
+type Shared = Rc<RefCell<Inner>>;
+
+impl Session {
+    /// Reads the config object (already checked by the JS class).
+    pub fn new(config: JsValue) -> Result<Self, JsValue> {
+        let callbacks = Callbacks::of(&config);
+        let parsed: WidgetConfig = serde_wasm_bindgen::from_value(config)
+            .map_err(|e| js_error("invalid_config", &format!("invalid config: {e}"), None))?;
+        Ok(Self {
+            inner: Rc::new(RefCell::new(Inner {
+                strings: Rc::new(parsed.strings.clone()),
+                config: parsed,
+                callbacks,
+                state: Rc::new(State::default()),
+                server: None,
+                app: None,
+                host: None,
+                on_command: None,
+                pipeline: Rc::new(Unavailable),
+                files: HashMap::new(),
+                studies: Vec::new(),
+                scan_generation: 0,
+                run_generation: 0,
+                run: None,
+                lifetime: web_sys::AbortController::new().ok(),
+                destroyed: false,
+            })),
+        })
+    }
+
+    /// Replaces the upload pipeline (tests; the real zip + tus pipeline).
+    pub fn set_pipeline(&self, pipeline: Rc<dyn UploadPipeline>) {
+        self.inner.borrow_mut().pipeline = pipeline;
+    }
+
+    /// The current step's published name.
+    pub fn state_name(&self) -> &'static str {
+        self.inner.borrow().state.step.published()
+    }
+
+    /// The shadow root the UI renders into, while mounted.
+    pub fn shadow_root(&self) -> Option<web_sys::ShadowRoot> {
+        self.inner.borrow().host.as_ref()?.shadow_root()
+    }
+
+    /// Checks the container and fetches `GET /uploader/config`.
+    pub async fn init(&self) -> Result<(), JsValue> {
+        let (container_id, api) = {
+            let inner = self.inner.borrow();
+            if inner.destroyed {
+                return Err(destroyed_error());
+            }
+            (inner.config.container_id.clone(), inner.api(None))
+        };
+        if element_by_id(&container_id).is_none() {
+            return Err(js_error(
+                "container_not_found",
+                &format!("container element #{container_id} not found"),
+                None,
+            ));
+        }
+        let server = api.uploader_config().await.map_err(|e| api_error_js(&e))?;
+        self.inner.borrow_mut().server = Some(server);
+        Ok(())
+    }
+
+    /// Renders the UI into a shadow root inside the container.
+    pub fn mount(&self) -> Result<(), JsValue> {
+        let mut inner = self.inner.borrow_mut();
+        if inner.destroyed {
+            return Err(destroyed_error());
+        }
+        if inner.server.is_none() {
+            return Err(js_error(
+                "not_initialized",
+                "init() must complete before mount()",
+                None,
+            ));
+        }
+        if inner.app.is_some() {
+            return Ok(());
+        }
+        let container = element_by_id(&inner.config.container_id).ok_or_else(|| {
+            js_error(
+                "container_not_found",
+                &format!("container element #{} not found", inner.config.container_id),
+                None,
+            )
+        })?;
+        let (host, root) = shadow_mount(&container)?;
+        let weak = Rc::downgrade(&self.inner);
+        inner.on_command = Some(Callback::from(move |command| {
+            if let Some(shared) = weak.upgrade() {
+                handle(&shared, command);
+            }
+        }));
+        let props = inner
+            .props()
+            .ok_or_else(|| js_error("mount_failed", "the widget could not be rendered", None))?;
+        inner.app = Some(yew::Renderer::<App>::with_root_and_props(root, props).render());
+        inner.host = Some(host);
+        Ok(())
+    }
+
+    /// Whether the UI is rendered.
+    pub fn is_mounted(&self) -> bool {
+        self.inner.borrow().app.is_some()
+    }
+
+    /// Scans `files` as if dropped; resolves when the scan is over.
+    pub async fn add_files(&self, files: Vec<DroppedFile>) -> Result<(), JsValue> {
+        scan(self.inner.clone(), FileSource::Files(files)).await
+    }
+
+    /// Starts the upload; resolves when it is over (complete, failed or
+    /// cancelled: failures go to `onUploadError`, not to this promise).
+    pub async fn upload(&self) -> Result<(), JsValue> {
+        let generation = begin_upload(&self.inner)?;
+        run_upload(self.inner.clone(), generation).await;
+        Ok(())
+    }
+
+    /// Cancels the scan or the upload.
+    pub fn cancel(&self) {
+        cancel(&self.inner);
+    }
+
+    /// Back to the start step.
+    pub fn reset(&self) {
+        reset(&self.inner);
+    }
+
+    /// Removes a study before the upload.
+    pub fn remove_study(&self, uid: &str) -> Result<(), JsValue> {
+        let step = self.inner.borrow().state.step;
+        if matches!(step, Step::Uploading) {
+            return Err(js_error(
+                "invalid_state",
+                "removeStudy() works before upload(): this upload has started; cancel() it first",
+                None,
+            ));
+        }
+        remove_study(&self.inner, uid);
+        Ok(())
+    }
+
+    /// Unmounts, aborts every request and forgets everything.
+    pub fn destroy(&self) {
+        let (app, host, run, lifetime) = {
+            let mut inner = self.inner.borrow_mut();
+            inner.destroyed = true;
+            inner.scan_generation += 1;
+            inner.run_generation += 1;
+            inner.on_command = None;
+            inner.server = None;
+            inner.files.clear();
+            inner.studies.clear();
+            inner.state = Rc::new(State::default());
+            (
+                inner.app.take(),
+                inner.host.take(),
+                inner.run.take(),
+                inner.lifetime.take(),
+            )
+        };
+        if let Some(run) = run {
+            run.abort.abort();
+        }
+        if let Some(lifetime) = lifetime {
+            lifetime.abort();
+        }
+        if let Some(app) = app {
+            app.destroy();
+        }
+        if let Some(host) = host {
+            host.remove();
+        }
+    }
+}
+
+/// Creates `<div class="auraloader">` in `container` with an open shadow
+/// root holding the style sheet and the element Yew renders into.
+fn shadow_mount(
+    container: &web_sys::Element,
+) -> Result<(web_sys::Element, web_sys::Element), JsValue> {
+    let document = container
+        .owner_document()
+        .ok_or_else(|| js_error("mount_failed", "the container is not in a document", None))?;
+    let host = document.create_element("div")?;
+    host.set_class_name("auraloader");
+    let shadow =
+        host.attach_shadow(&web_sys::ShadowRootInit::new(web_sys::ShadowRootMode::Open))?;
+    let style = document.create_element("style")?;
+    style.set_text_content(Some(STYLE));
+    shadow.append_child(&style)?;
+    let root = document.create_element("div")?;
+    shadow.append_child(&root)?;
+    container.append_child(&host)?;
+    Ok((host, root))
+}
+
+/// Applies `action`; re-renders and fires `onStateChange` (and, entering the
+/// error step, nothing else: the caller fires `onUploadError`).
+fn dispatch(shared: &Shared, action: Action) {
+    let changed_step = {
+        let Ok(mut inner) = shared.try_borrow_mut() else {
+            return;
+        };
+        if inner.destroyed {
+            return;
+        }
+        let before = inner.state.step;
+        if !Rc::make_mut(&mut inner.state).reduce(action) {
+            return;
+        }
+        (inner.state.step != before).then_some(inner.state.step)
+    };
+    render(shared);
+    if let Some(step) = changed_step {
+        let callback = shared.borrow().callbacks.on_state_change.clone();
+        call(
+            callback,
+            &JsValue::from_str(step.published()),
+            "onStateChange",
+        );
+    }
+}
+
+/// Hands the current state to the mounted UI.
+fn render(shared: &Shared) {
+    let (app, props) = {
+        let mut inner = shared.borrow_mut();
+        let props = inner.props();
+        (inner.app.take(), props)
+    };
+    if let Some(mut app) = app {
+        if let Some(props) = props {
+            app.update(props);
+        }
+        let mut inner = shared.borrow_mut();
+        if inner.destroyed {
+            drop(inner);
+            app.destroy();
+        } else {
+            inner.app = Some(app);
+        }
+    }
+}
+
+/// Calls a host page callback; a callback that throws does not stop the widget.
+fn call(callback: Option<Function>, arg: &JsValue, name: &str) {
+    if let Some(callback) = callback {
+        if callback.call1(&JsValue::NULL, arg).is_err() {
+            web_sys::console::warn_1(&JsValue::from_str(&format!(
+                "auraloader: the {name} callback threw; the widget carries on"
+            )));
+        }
+    }
+}
+
+/// Carries out a user intent from the UI.
+fn handle(shared: &Shared, command: Command) {
+    match command {
+        Command::AddFiles(source) => {
+            let shared = shared.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                // Failures are shown on the error step; nothing to return to.
+                let _ = scan(shared, source).await;
+            });
+        }
+        Command::RemoveStudy(uid) => remove_study(shared, &uid),
+        Command::Upload => {
+            if let Ok(generation) = begin_upload(shared) {
+                let shared = shared.clone();
+                wasm_bindgen_futures::spawn_local(run_upload(shared, generation));
+            }
+        }
+        Command::Cancel => cancel(shared),
+        Command::Reset => reset(shared),
+    }
+}
+
+/// Whether scan `generation` is still the one to report.
+fn scan_is_current(shared: &Shared, generation: u64) -> bool {
+    let inner = shared.borrow();
+    !inner.destroyed && inner.scan_generation == generation && inner.state.step == Step::Processing
+}
+
+/// Walks and scans dropped files, then shows the studies.
+async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
+    let generation = {
+        let mut inner = shared.borrow_mut();
+        if inner.destroyed {
+            return Err(destroyed_error());
+        }
+        if matches!(inner.state.step, Step::Uploading) {
+            return Err(js_error(
+                "invalid_state",
+                "files cannot be added during an upload: cancel() it or wait for it to finish",
+                None,
+            ));
+        }
+        inner.scan_generation += 1;
+        inner.scan_generation
+    };
+    // Processing starts (and a previous review is dropped) before the walk,
+    // which can take a while on a big folder.
+    let step = shared.borrow().state.step;
+    if matches!(step, Step::Processing | Step::Pending) {
+        dispatch(&shared, Action::Reset);
+    }
+    dispatch(&shared, Action::ScanStarted { total: 0 });
+    let files = match source {
+        FileSource::Files(files) => files,
+        FileSource::Dropped { entries, mut files } => match walk_entries(entries).await {
+            Ok(walked) => {
+                files.extend(walked);
+                files
+            }
+            Err(_) => {
+                fail_scan(
+                    &shared,
+                    generation,
+                    "the dropped folders could not be read: try the \"Choose folder\" button",
+                );
+                return Ok(());
+            }
+        },
+    };
+    if !scan_is_current(&shared, generation) {
+        return Ok(());
+    }
+    let total = files.len() as u64;
+    dispatch(
+        &shared,
+        Action::ScanProgressed(ScanCounts {
+            scanned: 0,
+            total,
+            skipped: 0,
+        }),
+    );
+    let rules = shared.borrow().rules();
+    let weak: Weak<RefCell<Inner>> = Rc::downgrade(&shared);
+    let mut last_render = 0.0f64;
+    let mut on_progress = |progress: ScanProgress| {
+        // At most ~10 renders a second: the scan's slices are much shorter.
+        let now = js_sys::Date::now();
+        if now - last_render < 100.0 && progress.scanned < progress.total {
+            return;
+        }
+        last_render = now;
+        if let Some(shared) = weak.upgrade() {
+            if scan_is_current(&shared, generation) {
+                dispatch(
+                    &shared,
+                    Action::ScanProgressed(ScanCounts {
+                        scanned: progress.scanned,
+                        total: progress.total,
+                        skipped: progress.skipped,
+                    }),
+                );
+            }
+        }
+    };
+    let watched = Watched {
+        files: &files,
+        shared: &shared,
+        generation,
+    };
+    let outcome = scan_dropped_files(&watched, &rules, &mut on_progress).await;
+    if !scan_is_current(&shared, generation) {
+        return Ok(());
+    }
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            fail_scan(
+                &shared,
+                generation,
+                "the files could not be read: choose them again",
+            );
+            return Ok(());
+        }
+    };
+    let (allowed, context) = {
+        let inner = shared.borrow();
+        (
+            inner.config.allowed_modalities.clone(),
+            inner.context_patient(),
+        )
+    };
+    let (studies, mut skipped) = {
+        let (_, skipped) = rows_of(&outcome.grouping);
+        let (studies, left_out) = keep_modalities(outcome.grouping.studies, allowed.as_deref());
+        let mut skipped = skipped;
+        skipped.extend(left_out);
+        (studies, skipped)
+    };
+    skipped.shrink_to_fit();
+    let warnings = check_patients(&studies, context.as_ref());
+    let rows = studies.iter().map(crate::ui::state::StudyRow::of).collect();
+    let infos: Vec<StudyInfo> = studies.iter().map(Study::info).collect();
+    {
+        let mut inner = shared.borrow_mut();
+        inner.files = files.into_iter().map(|f| (f.path.clone(), f)).collect();
+        inner.studies = studies;
+    }
+    dispatch(
+        &shared,
+        Action::ScanFinished {
+            studies: rows,
+            skipped,
+            warnings,
+        },
+    );
+    let callback = shared.borrow().callbacks.on_studies_found.clone();
+    if callback.is_some() {
+        let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+        if let Ok(value) = infos.serialize(&serializer) {
+            call(callback, &value, "onStudiesFound");
+        }
+    }
+    Ok(())
+}
+
+/// The files of a scan that stops early once it is no longer current
+/// (cancelled, reset, destroyed, or replaced by a new drop): the scan asks
+/// for each file as it reaches it, and an error ends it.
+struct Watched<'a> {
+    files: &'a [DroppedFile],
+    shared: &'a Shared,
+    generation: u64,
+}
+
+impl DroppedFiles for Watched<'_> {
+    fn count(&self) -> usize {
+        self.files.len()
+    }
+
+    fn file(&self, index: usize) -> Result<DroppedFile, JsValue> {
+        if !scan_is_current(self.shared, self.generation) {
+            return Err(JsValue::from_str("the scan was stopped"));
+        }
+        self.files.file(index)
+    }
+}
+
+/// Leaves out series whose modality is not in `allowed` (when given);
+/// studies left without series go too. Their files become skipped rows.
+fn keep_modalities(
+    studies: Vec<Study>,
+    allowed: Option<&[String]>,
+) -> (Vec<Study>, Vec<SkippedRow>) {
+    let Some(allowed) = allowed else {
+        return (studies, Vec::new());
+    };
+    let accepts = |modality: &str| {
+        allowed
+            .iter()
+            .any(|a| a.trim().eq_ignore_ascii_case(modality.trim()))
+    };
+    let mut kept = Vec::new();
+    let mut skipped = Vec::new();
+    for mut study in studies {
+        let (keep, drop): (Vec<_>, Vec<_>) = study
+            .series
+            .into_iter()
+            .partition(|series| accepts(series.modality()));
+        for series in drop {
+            let reason = format!("modality {} is not accepted here", series.modality());
+            skipped.extend(series.instances.iter().map(|i| SkippedRow {
+                path: i.key.path.clone(),
+                reason: reason.clone(),
+            }));
+        }
+        study.series = keep;
+        if !study.series.is_empty() {
+            kept.push(study);
+        }
+    }
+    (kept, skipped)
+}
+
+fn fail_scan(shared: &Shared, generation: u64, message: &str) {
+    if scan_is_current(shared, generation) {
+        let failure = Failure::new("scan_failed", message, None);
+        fail(shared, &failure);
+    }
+}
+
+/// Enters the error step and fires `onUploadError`.
+fn fail(shared: &Shared, failure: &Failure) {
+    dispatch(shared, Action::Failed(failure.clone()));
+    let callback = shared.borrow().callbacks.on_upload_error.clone();
+    call(
+        callback,
+        &js_error(&failure.code, &failure.message, failure.status),
+        "onUploadError",
+    );
+}
+
+fn remove_study(shared: &Shared, uid: &str) {
+    {
+        let mut inner = shared.borrow_mut();
+        if inner.state.step != Step::Pending {
+            return;
+        }
+        inner.studies.retain(|s| s.study_instance_uid != uid);
+    }
+    dispatch(shared, Action::RemoveStudy(uid.to_owned()));
+}
+
+/// Checks that an upload can start and enters the uploading step; returns
+/// the run's generation.
+fn begin_upload(shared: &Shared) -> Result<u64, JsValue> {
+    let generation = {
+        let mut inner = shared.borrow_mut();
+        if inner.destroyed {
+            return Err(destroyed_error());
+        }
+        if inner.server.is_none() {
+            return Err(js_error(
+                "not_initialized",
+                "init() must complete before upload()",
+                None,
+            ));
+        }
+        if inner.run.is_some() || inner.state.step == Step::Uploading {
+            return Err(js_error(
+                "invalid_state",
+                "an upload is already running",
+                None,
+            ));
+        }
+        if !inner.state.can_upload() {
+            return Err(js_error(
+                "invalid_state",
+                "there is nothing to upload: add files and wait for the studies to be listed first",
+                None,
+            ));
+        }
+        let upload_id = crate::browser::random_uuid_v4().map_err(JsValue::from)?;
+        let abort = web_sys::AbortController::new()?;
+        inner.run_generation += 1;
+        let generation = inner.run_generation;
+        inner.run = Some(Run {
+            generation,
+            upload_id,
+            abort,
+        });
+        generation
+    };
+    dispatch(shared, Action::UploadStarted);
+    Ok(generation)
+}
+
+fn run_is_current(shared: &Shared, generation: u64) -> bool {
+    let inner = shared.borrow();
+    !inner.destroyed
+        && inner
+            .run
+            .as_ref()
+            .is_some_and(|r| r.generation == generation)
+}
+
+/// `upload/init`, `upload/start`, the pipeline, `upload/complete`; then the
+/// complete or error step and its callback. A cancelled, reset or destroyed
+/// run ends quietly.
+async fn run_upload(shared: Shared, generation: u64) {
+    let prepared = {
+        let inner = shared.borrow();
+        match (&inner.run, &inner.server) {
+            (Some(run), Some(server)) if run.generation == generation => Some((
+                run.upload_id.clone(),
+                run.abort.signal(),
+                server.clone(),
+                inner.api(Some(run.abort.signal())),
+                inner.pipeline.clone(),
+                inner.studies.clone(),
+                inner.files.clone(),
+                inner.config.clone(),
+            )),
+            _ => None,
+        }
+    };
+    let Some((upload_id, signal, server, api, pipeline, studies, files, config)) = prepared else {
+        return;
+    };
+    let mut initialised = false;
+    let result: Result<Vec<StudyRef>, Failure> = async {
+        let init = UploadInit {
+            upload_id: upload_id.clone(),
+            studies: studies_map(&studies),
+            mode: server.mode.clone(),
+            kind: "uploader".to_owned(),
+            source: UPLOAD_SOURCE.to_owned(),
+            patient_id: config.patient_id.clone(),
+            context: config.context.clone(),
+        };
+        let ids = api.init(&init).await.map_err(|e| failure_of_api(&e))?;
+        initialised = true;
+        if ids.len() != studies.len() {
+            return Err(Failure::new(
+                "upload_failed",
+                format!(
+                    "the server acknowledged {} of {} studies in upload/init; try again",
+                    ids.len(),
+                    studies.len()
+                ),
+                None,
+            ));
+        }
+        let assembly_id = crate::browser::random_uuid_v4().map_err(|_| {
+            Failure::new("upload_failed", "no random numbers for an upload id", None)
+        })?;
+        api.start(&upload_id, &assembly_id)
+            .await
+            .map_err(|e| failure_of_api(&e))?;
+        let job = UploadJob {
+            upload_id: upload_id.clone(),
+            assembly_id: assembly_id.clone(),
+            config: server.clone(),
+            studies: studies
+                .iter()
+                .zip(&ids)
+                .map(|(study, id)| StudyJob {
+                    files: study
+                        .series
+                        .iter()
+                        .flat_map(|s| &s.instances)
+                        .filter_map(|i| files.get(&i.key.path).cloned())
+                        .collect(),
+                    study: study.clone(),
+                    server_id: id.id.clone(),
+                })
+                .collect(),
+            options: PipelineOptions {
+                chunk_size: config
+                    .chunk_size
+                    .unwrap_or(PipelineOptions::default().chunk_size),
+                parallel_uploads: config
+                    .parallel_uploads
+                    .unwrap_or(PipelineOptions::default().parallel_uploads),
+            },
+        };
+        let weak = Rc::downgrade(&shared);
+        let events: EventSink = Rc::new(move |event: PipelineEvent| {
+            if let Some(shared) = weak.upgrade() {
+                if run_is_current(&shared, generation) {
+                    dispatch(&shared, action_of(event));
+                }
+            }
+        });
+        pipeline
+            .run(job, events, signal)
+            .await
+            .map_err(|e| failure_of_pipeline(&e))?;
+        if !run_is_current(&shared, generation) {
+            return Ok(Vec::new());
+        }
+        api.complete(&upload_id, &assembly_id)
+            .await
+            .map_err(|e| failure_of_api(&e))?;
+        Ok(ids)
+    }
+    .await;
+    if !run_is_current(&shared, generation) {
+        return;
+    }
+    shared.borrow_mut().run = None;
+    match result {
+        Ok(studies) => {
+            dispatch(&shared, Action::UploadComplete);
+            let callback = shared.borrow().callbacks.on_upload_complete.clone();
+            let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+            let result = UploadResult {
+                upload_id: upload_id.clone(),
+                studies,
+            };
+            if let Ok(value) = result.serialize(&serializer) {
+                call(callback, &value, "onUploadComplete");
+            }
+        }
+        Err(failure) => {
+            if initialised {
+                let api = shared.borrow().api(None);
+                let message = failure.message.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    // Best effort: the user already sees the error.
+                    let _ = api.error(&upload_id, &message).await;
+                });
+            }
+            fail(&shared, &failure);
+        }
+    }
+}
+
+fn action_of(event: PipelineEvent) -> Action {
+    match event {
+        PipelineEvent::StudyPrepared { uid, bytes } => Action::StudyPrepared { uid, bytes },
+        PipelineEvent::StudyProgress {
+            uid,
+            sent,
+            in_flight,
+        } => Action::StudyProgressed {
+            uid,
+            sent,
+            in_flight,
+        },
+        PipelineEvent::Throughput {
+            bytes_per_second,
+            seconds_left,
+        } => Action::Throughput {
+            bytes_per_second,
+            seconds_left,
+        },
+        PipelineEvent::Retrying { in_seconds } => Action::Retrying { in_seconds },
+        PipelineEvent::Reconnected => Action::Reconnected,
+        PipelineEvent::StudyComplete { uid } => Action::StudyComplete(uid),
+        PipelineEvent::StudyFailed { uid } => Action::StudyFailed(uid),
+    }
+}
+
+fn failure_of_api(error: &ApiError) -> Failure {
+    Failure::new(error.code, error.message.clone(), error.status)
+}
+
+fn failure_of_pipeline(error: &PipelineError) -> Failure {
+    Failure::new(&error.code, error.message.clone(), error.status)
+}
+
+/// Stops the scan or the upload (telling the server), and fires `onUploadCancel`.
+fn cancel(shared: &Shared) {
+    let (run, api) = {
+        let mut inner = shared.borrow_mut();
+        if !inner.state.can_cancel() || inner.destroyed {
+            return;
+        }
+        inner.scan_generation += 1;
+        (inner.run.take(), inner.api(None))
+    };
+    if let Some(run) = &run {
+        run.abort.abort();
+    }
+    dispatch(shared, Action::Cancelled);
+    if let Some(run) = run {
+        wasm_bindgen_futures::spawn_local(async move {
+            // Best effort: a session the server never saw answers 4xx.
+            let _ = api.cancel(&run.upload_id).await;
+        });
+    }
+    let callback = shared.borrow().callbacks.on_upload_cancel.clone();
+    call(callback, &JsValue::UNDEFINED, "onUploadCancel");
+}
+
+/// Back to the start: stops any scan or upload (telling the server about an
+/// upload) and forgets the files.
+fn reset(shared: &Shared) {
+    let (run, api) = {
+        let mut inner = shared.borrow_mut();
+        if inner.destroyed {
+            return;
+        }
+        inner.scan_generation += 1;
+        inner.files.clear();
+        inner.studies.clear();
+        (inner.run.take(), inner.api(None))
+    };
+    if let Some(run) = run {
+        run.abort.abort();
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = api.cancel(&run.upload_id).await;
+        });
+    }
+    dispatch(shared, Action::Reset);
+}
+
+/// The error of an instance after `destroy()`.
+fn destroyed_error() -> JsValue {
+    js_error(
+        "destroyed",
+        "this widget was destroyed: create a new StandaloneAuraloader",
+        None,
+    )
+}
+
+/// The JS form of an API failure.
+pub fn api_error_js(error: &ApiError) -> JsValue {
+    js_error(error.code, &error.message, error.status)
+}
+
+/// A JS `Error` named `AuraloaderError` with `code` and, for HTTP failures,
+/// `statusCode`: what callbacks and rejected promises deliver.
+pub fn js_error(code: &str, message: &str, status: Option<u16>) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name("AuraloaderError");
+    let _ = Reflect::set(&error, &"code".into(), &code.into());
+    if let Some(status) = status {
+        let _ = Reflect::set(&error, &"statusCode".into(), &status.into());
+    }
+    error.into()
+}
