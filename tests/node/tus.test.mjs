@@ -390,7 +390,12 @@ async function startDevServer(allowedOrigin) {
     { stdio: ["ignore", "ignore", "ignore"] },
   );
   const stop = async () => {
-    child.kill();
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill();
+      // The server writes its database on the way out: remove the folder after.
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+    }
     rmSync(dataDir, { recursive: true, force: true });
   };
   const started = Date.now();
