@@ -1,12 +1,10 @@
 //! The state every handler shares: configuration, database, secrets, clock,
 //! rate limits and the set of uploads being written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-
-use sha2::{Digest, Sha256};
 
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -81,10 +79,6 @@ pub(crate) struct Inner {
     pub limiter: RateLimiter,
     /// Ids of tus uploads a PATCH or DELETE is working on right now.
     pub writing: Mutex<HashSet<String>>,
-    /// SHA-256 of each unfinished upload's first `offset` bytes, kept as
-    /// PATCHes write them so that completing an upload need not read it all
-    /// again to hash it. Lost on restart (then the file is hashed whole).
-    pub running_sha256: Mutex<HashMap<String, (u64, Sha256)>>,
     /// `host[:port]` values a signed request may name.
     pub accepted_hosts: Vec<String>,
     pub origins: Origins,
@@ -167,7 +161,6 @@ impl AppState {
                 created,
                 limiter: RateLimiter::default(),
                 writing: Mutex::new(HashSet::new()),
-                running_sha256: Mutex::new(HashMap::new()),
                 uploads_dir,
                 config,
             }),
@@ -236,42 +229,6 @@ impl AppState {
         }))
     }
 
-    /// The SHA-256 state of upload `id`'s first `offset` bytes, taken out of
-    /// the store: kept from earlier PATCHes, new when `offset` is 0, `None`
-    /// when unknown (after a restart). Call it holding the write guard.
-    pub(crate) fn take_running_sha256(
-        &self,
-        id: &str,
-        offset: u64,
-    ) -> Result<Option<Sha256>, Error> {
-        let kept = self
-            .inner
-            .running_sha256
-            .lock()
-            .map_err(|_| Error::Internal("hash store poisoned by a panic".to_owned()))?
-            .remove(id);
-        Ok(match kept {
-            Some((at, hasher)) if at == offset => Some(hasher),
-            _ if offset == 0 => Some(Sha256::new()),
-            _ => None,
-        })
-    }
-
-    /// Keeps `hasher`, the SHA-256 state of upload `id`'s first `offset` bytes.
-    pub(crate) fn keep_running_sha256(
-        &self,
-        id: &str,
-        offset: u64,
-        hasher: Sha256,
-    ) -> Result<(), Error> {
-        self.inner
-            .running_sha256
-            .lock()
-            .map_err(|_| Error::Internal("hash store poisoned by a panic".to_owned()))?
-            .insert(id.to_owned(), (offset, hasher));
-        Ok(())
-    }
-
     /// Removes the bytes of unfinished uploads that expired and marks them
     /// deleted; returns how many. `serve` runs it periodically.
     pub fn sweep_expired(&self) -> Result<usize, Error> {
@@ -289,7 +246,6 @@ impl AppState {
             };
             remove_file_if_present(&self.upload_path(&upload.id))?;
             self.inner.db.delete_tus_upload(&upload.id, now)?;
-            self.take_running_sha256(&upload.id, u64::MAX)?;
             removed += 1;
         }
         Ok(removed)
@@ -324,7 +280,7 @@ impl AppState {
             if upload.offset == upload.length {
                 // All bytes were acknowledged but the server stopped before
                 // verifying the zip: do it now.
-                let check = crate::tus::verify_zip(&path, None)?;
+                let check = crate::tus::verify_zip(&path)?;
                 self.inner
                     .db
                     .complete_tus_upload(&upload.id, &check, self.now())?;

@@ -385,7 +385,6 @@ pub(crate) async fn delete(
     remove_file_if_present(&path)?;
     sync_dir(path.parent()).await?;
     state.s().db.delete_tus_upload(&upload.id, state.now())?;
-    state.take_running_sha256(&upload.id, u64::MAX)?;
     tracing::info!(upload = %upload.id, "tus upload terminated");
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -432,15 +431,13 @@ fn parse_checksum(headers: &HeaderMap) -> Result<Option<Vec<u8>>, Error> {
 
 /// Writes the PATCH body to `file` from `start`; returns how it ended and how
 /// many bytes were written (those held back for the magic check are written
-/// before returning, unless the check failed). `sha1` hashes the bytes
-/// received (for `Upload-Checksum`), `running` the bytes written.
+/// before returning, unless the check failed).
 async fn write_body(
     file: &mut tokio::fs::File,
     mut body: Body,
     room: u64,
     mut magic: Option<Vec<u8>>,
     mut sha1: Option<&mut Sha1>,
-    mut running: Option<&mut Sha256>,
     idle: Duration,
 ) -> (End, u64) {
     let mut written: u64 = 0;
@@ -485,18 +482,12 @@ async fn write_body(
             if let Err(e) = file.write_all(&held).await {
                 break End::Io(e);
             }
-            if let Some(hasher) = running.as_deref_mut() {
-                hasher.update(&held);
-            }
             written += held.len() as u64;
             held.clear();
             continue;
         }
         if let Err(e) = file.write_all(&data).await {
             break End::Io(e);
-        }
-        if let Some(hasher) = running.as_deref_mut() {
-            hasher.update(&data);
         }
         written += data.len() as u64;
     };
@@ -506,9 +497,6 @@ async fn write_body(
             // four checks them, reading these back from disk.
             if let Err(e) = file.write_all(&held).await {
                 return (End::Io(e), written);
-            }
-            if let Some(hasher) = running {
-                hasher.update(&held);
             }
             written += held.len() as u64;
             (end, written)
@@ -597,46 +585,24 @@ pub(crate) async fn patch(
 
     let mut hasher = checksum.as_ref().map(|_| Sha1::new());
     let idle = Duration::from_secs(state.config().limits.patch_idle_timeout_secs);
+    let (end, written) = write_body(&mut file, body, room, magic, hasher.as_mut(), idle).await;
     let start = upload.offset;
-    // The upload's running SHA-256, and a copy as of `start` to keep when the
-    // chunk is discarded.
-    let mut running = state.take_running_sha256(&upload.id, start)?;
-    let before = running.clone();
-    let keep_before = |state: &AppState| match before {
-        Some(hasher) => state.keep_running_sha256(&upload.id, start, hasher),
-        None => Ok(()),
-    };
-    let (end, written) = write_body(
-        &mut file,
-        body,
-        room,
-        magic,
-        hasher.as_mut(),
-        running.as_mut(),
-        idle,
-    )
-    .await;
-    // Bytes below `start` never change, so the copy stays true whichever
-    // way a discarded chunk ends.
     match end {
         End::Complete => {}
         End::Interrupted if checksum.is_none() => {}
         End::Interrupted => {
-            keep_before(&state)?;
             discard_from(&mut file, start).await?;
             return Err(Error::BadRequest(
                 "request body ended early; a chunk with a checksum is kept only whole".to_owned(),
             ));
         }
         End::TooLong => {
-            keep_before(&state)?;
             discard_from(&mut file, start).await?;
             return Err(Error::TooLarge(format!(
                 "chunk runs past upload-length; {room} bytes remain"
             )));
         }
         End::BadMagic => {
-            keep_before(&state)?;
             discard_from(&mut file, start).await?;
             return Err(Error::UnsupportedMediaType(
                 "upload does not start with the zip signature PK\\x03\\x04; only application/zip is accepted"
@@ -645,14 +611,12 @@ pub(crate) async fn patch(
         }
         End::Io(e) => {
             // Best effort: the database offset stays at `start` either way.
-            let _ = keep_before(&state);
             let _ = discard_from(&mut file, start).await;
             return Err(Error::Io(e));
         }
     }
     if let (Some(expected), Some(hasher)) = (checksum, hasher) {
         if hasher.finalize().as_slice() != expected.as_slice() {
-            keep_before(&state)?;
             discard_from(&mut file, start).await?;
             return Err(Error::ChecksumMismatch);
         }
@@ -667,15 +631,6 @@ pub(crate) async fn patch(
         .s()
         .db
         .set_tus_offset(&upload.id, offset, expires_at)?;
-    let complete = offset == upload.length && upload.completed_at.is_none();
-    let running_sha256 = match running {
-        Some(hasher) if complete => Some(hex(&hasher.finalize())),
-        Some(hasher) => {
-            state.keep_running_sha256(&upload.id, offset, hasher)?;
-            None
-        }
-        None => None,
-    };
     let interrupted = matches!(end, End::Interrupted);
     if interrupted {
         tracing::info!(upload = %upload.id, offset, "patch interrupted; received bytes kept");
@@ -684,8 +639,8 @@ pub(crate) async fn patch(
         )));
     }
     let mut done = upload.clone();
-    if complete {
-        let check = verify_stored_zip(&path, running_sha256).await?;
+    if offset == upload.length && upload.completed_at.is_none() {
+        let check = verify_stored_zip(&path).await?;
         state.s().db.complete_tus_upload(&upload.id, &check, now)?;
         tracing::info!(
             upload = %upload.id,
@@ -702,40 +657,32 @@ pub(crate) async fn patch(
     Ok(respond(StatusCode::NO_CONTENT, out))
 }
 
-/// Hashes (unless `sha256` is known) and opens a stored zip off the async
-/// threads.
-async fn verify_stored_zip(path: &FsPath, sha256: Option<String>) -> Result<ZipCheck, Error> {
+/// Hashes and opens a stored zip off the async threads.
+async fn verify_stored_zip(path: &FsPath) -> Result<ZipCheck, Error> {
     let path = path.to_owned();
-    tokio::task::spawn_blocking(move || verify_zip(&path, sha256))
+    tokio::task::spawn_blocking(move || verify_zip(&path))
         .await
         .map_err(|e| Error::Internal(format!("zip verification did not finish: {e}")))?
 }
 
-/// Lowercase hex.
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// SHA-256 of the file (unless the PATCHes already hashed it: `sha256`),
-/// then every entry of the zip read to its end, which makes the zip reader
-/// check each entry's CRC-32.
-pub(crate) fn verify_zip(path: &FsPath, sha256: Option<String>) -> Result<ZipCheck, Error> {
-    let sha256 = match sha256 {
-        Some(known) => known,
-        None => {
-            let mut file = std::fs::File::open(path)?;
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = file.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
-            hex(&hasher.finalize())
+/// SHA-256 of the file, then every entry of the zip read to its end, which
+/// makes the zip reader check each entry's CRC-32.
+pub(crate) fn verify_zip(path: &FsPath) -> Result<ZipCheck, Error> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
         }
-    };
+        hasher.update(&buf[..n]);
+    }
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>();
     let checked = (|| -> Result<u64, String> {
         let mut archive =
             zip::ZipArchive::new(std::fs::File::open(path).map_err(|e| e.to_string())?)

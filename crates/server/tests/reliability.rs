@@ -1,9 +1,9 @@
 //! Concurrent tus uploads over real sockets with clients that drop their
 //! connection mid-PATCH: every upload must still end byte-exact.
 //!
-//! The 50 uploads of 20 MiB each (about 75 s in a debug build on two
-//! busy cores); `AURA_RELIABILITY_QUICK=1` runs 8 uploads of about 1 MiB while
-//! iterating.
+//! The 50 uploads of 20 MiB each (75–200 s in a debug build on two
+//! cores, depending on what else runs); `AURA_RELIABILITY_QUICK=1` runs 8
+//! uploads of about 1 MiB while iterating.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
