@@ -311,8 +311,10 @@ struct Group {
 /// that a range spans few `Blob`s, small enough to spread over the workers.
 pub const PACK_BYTES: u64 = 4 << 20;
 
-/// Most files in a group.
-pub const PACK_FILES: usize = 256;
+/// Most files in a group: posting a `File` to a worker costs the page's
+/// thread a fraction of a millisecond, so one request of hundreds of files
+/// would be a long task.
+pub const PACK_FILES: usize = 64;
 
 fn groups(files: &[PrepareFile], sizes: &[u64]) -> Vec<Group> {
     let mut out: Vec<Group> = Vec::new();

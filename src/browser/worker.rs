@@ -17,8 +17,9 @@
 //!   and return plain numbers, never a `JsValue`, so no glue is needed: one
 //!   wasm binary, compiled once by the browser, no second build.
 //!
-//! Data moves without copies through the page's wasm memory: the worker reads
-//! `Blob` slices itself and sends back a compressed `Blob` (deflate) or
+//! Data never passes through the page's wasm memory: the worker reads `Blob`
+//! slices itself and sends back one `Blob` per group of entries (their local
+//! headers and compressed bytes, see [`crate::browser::prepare`]) or
 //! transferred `ArrayBuffer`s (scan heads).
 //!
 //! A worker that dies after it started (its `error` event) fails the
@@ -29,8 +30,8 @@
 //!
 //! A Content Security Policy without `worker-src blob:` (or `child-src` /
 //! `script-src` allowing `blob:`) blocks the worker. Then [`Engine::shared`]
-//! falls back to the main thread (the same `auraloader_job_*` code, in
-//! slices that yield to the event loop) and says so once in the console.
+//! falls back to the main thread (the same [`EntryJob`] code, in slices
+//! that yield to the event loop) and says so once in the console.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -659,9 +660,8 @@ impl Engine {
     /// first use and kept; the main thread when workers cannot start (said
     /// once in the console).
     pub async fn shared() -> Engine {
-        let broken = SHARED.with(|s| {
-            matches!(&*s.borrow(), Some(Engine::Workers(pool)) if pool.is_broken())
-        });
+        let broken = SHARED
+            .with(|s| matches!(&*s.borrow(), Some(Engine::Workers(pool)) if pool.is_broken()));
         if broken {
             SHARED.with(|s| *s.borrow_mut() = None);
         }

@@ -487,10 +487,11 @@ files added at once; it uses its web workers and the browser's
 on the page's thread; the files read with `arrayBuffer()` inside the timed
 region) produce a whole archive in memory. fflate's async `zip` is not used:
 it starts one worker per file, and with 200 files it drove this 2-core
-machine to a load average over 70 without finishing a run in minutes. \"vs default\" is the archive's size over fflate's at its
-default level 6. Long tasks are those over 50 ms (`PerformanceObserver` type
-`longtask`). Memory is `WebAssembly.Memory` sizes: the page's instance, and the
-largest any worker reported.
+machine to a load average over 70 without finishing a run in minutes.
+\"vs default\" is the archive's size over fflate's at its default level 6.
+Long tasks are those over 50 ms (`PerformanceObserver` type `longtask`).
+Memory is `WebAssembly.Memory` sizes: the page's instance, and the largest
+any worker reported.
 
 | set | zipper | wall time | input MB/s | bytes out / in | vs default | longest main-thread task | wasm memory |
 | --- | --- | ---: | ---: | ---: | ---: | --- | --- |
