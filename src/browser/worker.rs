@@ -659,9 +659,8 @@ impl Engine {
     /// first use and kept; the main thread when workers cannot start (said
     /// once in the console).
     pub async fn shared() -> Engine {
-        let broken = SHARED.with(|s| {
-            matches!(&*s.borrow(), Some(Engine::Workers(pool)) if pool.is_broken())
-        });
+        let broken = SHARED
+            .with(|s| matches!(&*s.borrow(), Some(Engine::Workers(pool)) if pool.is_broken()));
         if broken {
             SHARED.with(|s| *s.borrow_mut() = None);
         }
