@@ -827,6 +827,20 @@ async fn run_upload(shared: Shared, generation: u64) {
                 None,
             ));
         }
+        // `upload/init` sends the studies as an object keyed by UID, in UID
+        // order, and the server answers its ids in that order.
+        let ids_by_uid: HashMap<String, String> = init
+            .studies
+            .keys()
+            .cloned()
+            .zip(ids.into_iter().map(|r| r.id))
+            .collect();
+        let id_of = |study: &Study| {
+            ids_by_uid
+                .get(&study.study_instance_uid)
+                .cloned()
+                .unwrap_or_default()
+        };
         let assembly_id = crate::browser::random_uuid_v4().map_err(|_| {
             Failure::new("upload_failed", "no random numbers for an upload id", None)
         })?;
@@ -839,8 +853,7 @@ async fn run_upload(shared: Shared, generation: u64) {
             config: server.clone(),
             studies: studies
                 .iter()
-                .zip(&ids)
-                .map(|(study, id)| StudyJob {
+                .map(|study| StudyJob {
                     files: study
                         .series
                         .iter()
@@ -848,7 +861,7 @@ async fn run_upload(shared: Shared, generation: u64) {
                         .filter_map(|i| files.get(&i.key.path).cloned())
                         .collect(),
                     study: study.clone(),
-                    server_id: id.id.clone(),
+                    server_id: id_of(study),
                 })
                 .collect(),
             options: PipelineOptions {
@@ -887,11 +900,10 @@ async fn run_upload(shared: Shared, generation: u64) {
             .await
             .map_err(|e| failure_of_api(&e))?;
         let urls = urls.borrow();
-        Ok(ids
-            .into_iter()
-            .zip(&studies)
-            .map(|(id, study)| UploadedStudy {
-                id: id.id,
+        Ok(studies
+            .iter()
+            .map(|study| UploadedStudy {
+                id: id_of(study),
                 study_uid: study.study_instance_uid.clone(),
                 upload_url: urls.get(&study.study_instance_uid).cloned(),
             })

@@ -371,14 +371,16 @@ impl TusPipeline {
                 match outcome {
                     None => still.push(upload),
                     Some(Outcome::Completed) => {}
-                    Some(Outcome::Terminated) => return Err(failure(
-                        "upload_failed",
-                        format!(
+                    Some(Outcome::Terminated) => {
+                        return Err(failure(
+                            "upload_failed",
+                            format!(
                             "the upload of study {} of {} was ended before it completed; try again",
                             upload.index + 1,
                             job.studies.len()
                         ),
-                    )),
+                        ))
+                    }
                     Some(Outcome::Failed(error)) => return Err(error),
                 }
             }
