@@ -141,7 +141,7 @@ before(async () => {
   const child = spawn(
     serverBinary,
     ["--addr", `127.0.0.1:${port}`, "--data-dir", dataDir, "--static", `${root},/npm=${join(dist, "npm")}`],
-    { stdio: ["ignore", "ignore", "inherit"] },
+    { stdio: ["ignore", "ignore", "ignore"] },
   );
   server = { origin, dataDir, child };
   const started = Date.now();
