@@ -293,3 +293,106 @@ test("cancel() in the middle: tus DELETE reaches the server, upload/cancel is re
     await context.close();
   }
 });
+
+test("dropped PATCHes are retried: the widget says so, then recovers and completes a verified zip", { skip, timeout: 300_000 }, async () => {
+  const files = filesUnder(join(root, "study/b"));
+  const { context, page, errors } = await openPage();
+  try {
+    // The 2nd and 3rd PATCH fail as a reset connection would: the first
+    // retry is at once, the second after 1 s, which the UI announces.
+    let patches = 0;
+    await context.route("**/files/*", (route) => {
+      if (route.request().method() === "PATCH") {
+        patches += 1;
+        if (patches === 2 || patches === 3) return route.abort("connectionreset");
+      }
+      return route.continue();
+    });
+    await page.evaluate(() => {
+      window.retryTexts = [];
+      window.watch = setInterval(() => {
+        const host = document.querySelector("#uploader .auraloader");
+        const text = host?.shadowRoot?.querySelector(".aul-retrying")?.textContent;
+        if (text && !window.retryTexts.includes(text)) window.retryTexts.push(text);
+      }, 10);
+    });
+    await page.evaluate((o) => window.start(o), { files, chunkSize: CHUNK, parallelUploads: 1 });
+    const outcome = await page.evaluate(
+      (limit) => Promise.race([window.uploading, new Promise((r) => setTimeout(() => r("timeout"), limit))]),
+      LIMIT_MS,
+    );
+    assert.equal(outcome, "resolved");
+    const seen = await page.evaluate(() => window.seen);
+    assert.deepEqual(seen.errors, []);
+    assert.deepEqual(seen.states, ["processing", "pending", "uploading", "complete"]);
+    assert.ok(patches > 3, `${patches} PATCHes`);
+    const texts = await page.evaluate(() => window.retryTexts);
+    assert.ok(texts.includes("Connection lost, retrying in 1 s"), JSON.stringify(texts));
+    const result = seen.complete[0];
+    const session = (await devUploads()).sessions.find((s) => s.upload_id === result.uploadId);
+    assert.deepEqual(session.events.map((e) => e.kind), ["init", "start", "complete"]);
+    const zip = session.studies[0].uploads[0];
+    assert.equal(zip.state, "complete");
+    assert.equal(zip.verified, true, zip.verify_error);
+    const unzipped = unzipSync(new Uint8Array(readFileSync(join(server.dataDir, "uploads", zip.id))));
+    const inputs = files.map((f) => sha256(readFileSync(join(root, "study", f)))).sort();
+    assert.deepEqual(Object.values(unzipped).map(sha256).sort(), inputs);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("destroy() mid-upload abandons without DELETE; the same files in a new widget resume the same tus upload", { skip, timeout: 300_000 }, async () => {
+  const files = filesUnder(join(root, "study/b"));
+  const context = await browser.newContext();
+  const errors = [];
+  const open = async () => {
+    const page = await context.newPage();
+    page.on("pageerror", (e) => errors.push(String(e)));
+    await page.goto(`${server.origin}/index.html`);
+    await page.waitForFunction(() => window.ready === true, null, { timeout: LIMIT_MS });
+    return page;
+  };
+  try {
+    const first = await open();
+    await first.evaluate(() => { window.holdPatchesAfter = 2; });
+    await first.evaluate((o) => window.start(o), { files, chunkSize: CHUNK, parallelUploads: 1 });
+    await first.waitForFunction(() => window.held >= 1, null, { timeout: LIMIT_MS });
+    await first.evaluate(() => window.uploader.destroy());
+    const firstSeen = await first.evaluate(() => window.seen);
+    const firstRequests = await first.evaluate(() => window.requests);
+    assert.equal(firstRequests.DELETE, 0, JSON.stringify(firstRequests));
+    assert.equal(firstRequests.POST, 1, "one tus creation");
+    assert.deepEqual(firstSeen.complete, []);
+    await first.close();
+    const before = (await devUploads()).uploads.filter((u) => u.state === "uploading");
+    assert.equal(before.length, 1, JSON.stringify(before));
+    assert.ok(before[0].offset >= 2 * CHUNK, `offset ${before[0].offset}`);
+
+    // Same browser profile (localStorage), same files: a new widget resumes.
+    const second = await open();
+    await second.evaluate((o) => window.start(o), { files, chunkSize: CHUNK, parallelUploads: 1 });
+    const outcome = await second.evaluate(
+      (limit) => Promise.race([window.uploading, new Promise((r) => setTimeout(() => r("timeout"), limit))]),
+      LIMIT_MS,
+    );
+    assert.equal(outcome, "resolved");
+    const seen = await second.evaluate(() => window.seen);
+    assert.deepEqual(seen.errors, []);
+    assert.deepEqual(seen.states, ["processing", "pending", "uploading", "complete"]);
+    const requests = await second.evaluate(() => window.requests);
+    assert.equal(requests.POST, 0, `no new tus upload: ${JSON.stringify(requests)}`);
+    assert.ok(requests.HEAD >= 1, `asked the server for the offset: ${JSON.stringify(requests)}`);
+    assert.ok(seen.complete[0].studies[0].uploadUrl.endsWith(`/files/${before[0].id}`));
+    const after = (await devUploads()).uploads.find((u) => u.id === before[0].id);
+    assert.equal(after.state, "complete");
+    assert.equal(after.verified, true, after.verify_error);
+    const unzipped = unzipSync(new Uint8Array(readFileSync(join(server.dataDir, "uploads", after.id))));
+    const inputs = files.map((f) => sha256(readFileSync(join(root, "study", f)))).sort();
+    assert.deepEqual(Object.values(unzipped).map(sha256).sort(), inputs);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
