@@ -1,8 +1,11 @@
 // The whole upload through the widget's JS API in headless Chromium against
 // the dev server (crates/server; the binary in $AURALOADER_SERVER, built by
 // `cargo xtask test`): scan, upload/init, upload/start, zips prepared in Web
-// Workers, tus PATCHes with the lift token, upload/complete; and a cancel
-// in the middle (tus DELETE, upload/cancel, onUploadCancel).
+// Workers, tus PATCHes with the lift token, upload/complete; a cancel in
+// the middle (tus DELETE, upload/cancel, onUploadCancel); dropped PATCHes
+// (retry announced in the UI, then completion); destroy() in the middle and
+// a resume of the same tus upload by a new widget (localStorage
+// fingerprint); a refused lift token (onUploadError, upload/error).
 //
 // Fixture: synthetic studies written by `cargo xtask gen-study` (core
 // `synth`, made-up patients) into a temp dir: two explicit-little-endian
@@ -391,6 +394,39 @@ test("destroy() mid-upload abandons without DELETE; the same files in a new widg
     const unzipped = unzipSync(new Uint8Array(readFileSync(join(server.dataDir, "uploads", after.id))));
     const inputs = files.map((f) => sha256(readFileSync(join(root, "study", f)))).sort();
     assert.deepEqual(Object.values(unzipped).map(sha256).sort(), inputs);
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("a tus server that refuses the lift token fails the upload: onUploadError auth_failed, upload/error recorded", { skip, timeout: 300_000 }, async () => {
+  const files = filesUnder(join(root, "study/b"));
+  const { context, page, errors } = await openPage();
+  try {
+    await context.route("**/files/", (route) =>
+      route.request().method() === "POST"
+        ? route.fulfill({ status: 401, headers: { "Tus-Resumable": "1.0.0", "Access-Control-Allow-Origin": "*" }, body: "" })
+        : route.continue(),
+    );
+    await page.evaluate((o) => window.start(o), { files, chunkSize: CHUNK, parallelUploads: 1 });
+    const outcome = await page.evaluate(
+      (limit) => Promise.race([window.uploading, new Promise((r) => setTimeout(() => r("timeout"), limit))]),
+      LIMIT_MS,
+    );
+    assert.equal(outcome, "resolved");
+    const seen = await page.evaluate(() => window.seen);
+    assert.deepEqual(seen.states, ["processing", "pending", "uploading", "error"]);
+    assert.equal(seen.errors.length, 1);
+    assert.equal(seen.errors[0].code, "auth_failed");
+    assert.match(seen.errors[0].message, /HTTP 401/);
+    assert.deepEqual(seen.complete, []);
+    const session = await until("upload/error", async () => {
+      const dev = await devUploads();
+      return dev.sessions.find((s) => s.events.some((e) => e.kind === "error"));
+    });
+    assert.deepEqual(session.events.map((e) => e.kind), ["init", "start", "error"]);
+    assert.match(session.events[2].message, /study 1 of 1 could not be uploaded/);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
