@@ -17,6 +17,7 @@ pub mod session;
 mod signer;
 pub mod tus;
 pub mod ui;
+pub mod upload;
 mod widget;
 
 pub use prepare::{prepare_study_js, PreparedZip};

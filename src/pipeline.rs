@@ -6,9 +6,9 @@
 //! and resolves when every study is sent, on the first failure, or soon
 //! after the abort signal fires.
 //!
-//! This build's default is [`Unavailable`]: the zip and tus drivers are
-//! wired in by the next release; tests drive the session with their own
-//! pipelines.
+//! The widget's default is [`crate::upload::TusPipeline`] (zips prepared in
+//! Web Workers, sent with the tus driver); tests drive the session with
+//! their own pipelines through `set_pipeline`.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -100,6 +100,8 @@ pub enum PipelineEvent {
     StudyComplete {
         /// Study Instance UID.
         uid: String,
+        /// The server's upload URL of the study's zip (tus `Location`).
+        url: Option<String>,
     },
     /// A study failed; the run then resolves with the error.
     StudyFailed {
@@ -131,20 +133,4 @@ pub type RunFuture = Pin<Box<dyn Future<Output = Result<(), PipelineError>>>>;
 pub trait UploadPipeline {
     /// Starts sending `job`'s studies.
     fn run(&self, job: UploadJob, events: EventSink, abort: web_sys::AbortSignal) -> RunFuture;
-}
-
-/// The pipeline of this build: it has no zip or tus driver yet and says so.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Unavailable;
-
-impl UploadPipeline for Unavailable {
-    fn run(&self, _job: UploadJob, _events: EventSink, _abort: web_sys::AbortSignal) -> RunFuture {
-        Box::pin(async {
-            Err(PipelineError {
-                code: "not_implemented".to_owned(),
-                message: "this build of auraloader cannot send files yet (the zip and tus drivers are not wired in); the studies were not uploaded".to_owned(),
-                status: None,
-            })
-        })
-    }
 }

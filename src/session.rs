@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::{Rc, Weak};
 
-use auraloader_core::api::{StudyRef, UploadInit, UploaderConfig, UPLOAD_SOURCE};
+use auraloader_core::api::{UploadInit, UploaderConfig, UPLOAD_SOURCE};
 use auraloader_core::patient::{check_patients, ContextPatient};
 use auraloader_core::scan::{RejectRule, ScanRules};
 use auraloader_core::study::{studies_map, Study, StudyInfo};
@@ -25,12 +25,12 @@ use crate::browser::element_by_id;
 use crate::browser::files::walk_entries;
 use crate::browser::scan::{scan_dropped_files, DroppedFile, DroppedFiles, ScanProgress};
 use crate::pipeline::{
-    EventSink, PipelineError, PipelineEvent, PipelineOptions, StudyJob, Unavailable, UploadJob,
-    UploadPipeline,
+    EventSink, PipelineError, PipelineEvent, PipelineOptions, StudyJob, UploadJob, UploadPipeline,
 };
 use crate::ui::state::{rows_of, ScanCounts, SkippedRow};
 use crate::ui::theme::STYLE;
 use crate::ui::{Action, App, AppProps, Command, Failure, FileSource, State, Step, Strings, Theme};
+use crate::upload::{TusPipeline, DESTROYED};
 
 /// The host page's configuration, as passed to `new StandaloneAuraloader(config)`.
 #[derive(Debug, Clone, Deserialize)]
@@ -124,7 +124,18 @@ impl Callbacks {
 #[serde(rename_all = "camelCase")]
 struct UploadResult {
     upload_id: String,
-    studies: Vec<StudyRef>,
+    studies: Vec<UploadedStudy>,
+}
+
+/// One study of [`UploadResult`]: the server's id (`upload/init`), its
+/// Study Instance UID and the tus upload URL of its zip.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UploadedStudy {
+    id: String,
+    study_uid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upload_url: Option<String>,
 }
 
 /// An upload in progress.
@@ -220,7 +231,7 @@ impl Session {
                 app: None,
                 host: None,
                 on_command: None,
-                pipeline: Rc::new(Unavailable),
+                pipeline: Rc::new(TusPipeline::default()),
                 files: HashMap::new(),
                 studies: Vec::new(),
                 scan_generation: 0,
@@ -368,7 +379,8 @@ impl Session {
             )
         };
         if let Some(run) = run {
-            run.abort.abort();
+            // The pipeline abandons its uploads (no DELETE) on this reason.
+            run.abort.abort_with_reason(&JsValue::from_str(DESTROYED));
         }
         if let Some(lifetime) = lifetime {
             lifetime.abort();
@@ -791,7 +803,8 @@ async fn run_upload(shared: Shared, generation: u64) {
         return;
     };
     let mut initialised = false;
-    let result: Result<Vec<StudyRef>, Failure> = async {
+    let urls: Rc<RefCell<HashMap<String, String>>> = Rc::default();
+    let result: Result<Vec<UploadedStudy>, Failure> = async {
         let init = UploadInit {
             upload_id: upload_id.clone(),
             studies: studies_map(&studies),
@@ -814,6 +827,20 @@ async fn run_upload(shared: Shared, generation: u64) {
                 None,
             ));
         }
+        // `upload/init` sends the studies as an object keyed by UID, in UID
+        // order, and the server answers its ids in that order.
+        let ids_by_uid: HashMap<String, String> = init
+            .studies
+            .keys()
+            .cloned()
+            .zip(ids.into_iter().map(|r| r.id))
+            .collect();
+        let id_of = |study: &Study| {
+            ids_by_uid
+                .get(&study.study_instance_uid)
+                .cloned()
+                .unwrap_or_default()
+        };
         let assembly_id = crate::browser::random_uuid_v4().map_err(|_| {
             Failure::new("upload_failed", "no random numbers for an upload id", None)
         })?;
@@ -826,8 +853,7 @@ async fn run_upload(shared: Shared, generation: u64) {
             config: server.clone(),
             studies: studies
                 .iter()
-                .zip(&ids)
-                .map(|(study, id)| StudyJob {
+                .map(|study| StudyJob {
                     files: study
                         .series
                         .iter()
@@ -835,7 +861,7 @@ async fn run_upload(shared: Shared, generation: u64) {
                         .filter_map(|i| files.get(&i.key.path).cloned())
                         .collect(),
                     study: study.clone(),
-                    server_id: id.id.clone(),
+                    server_id: id_of(study),
                 })
                 .collect(),
             options: PipelineOptions {
@@ -848,7 +874,15 @@ async fn run_upload(shared: Shared, generation: u64) {
             },
         };
         let weak = Rc::downgrade(&shared);
+        let seen = Rc::clone(&urls);
         let events: EventSink = Rc::new(move |event: PipelineEvent| {
+            if let PipelineEvent::StudyComplete {
+                uid,
+                url: Some(url),
+            } = &event
+            {
+                seen.borrow_mut().insert(uid.clone(), url.clone());
+            }
             if let Some(shared) = weak.upgrade() {
                 if run_is_current(&shared, generation) {
                     dispatch(&shared, action_of(event));
@@ -865,7 +899,15 @@ async fn run_upload(shared: Shared, generation: u64) {
         api.complete(&upload_id, &assembly_id)
             .await
             .map_err(|e| failure_of_api(&e))?;
-        Ok(ids)
+        let urls = urls.borrow();
+        Ok(studies
+            .iter()
+            .map(|study| UploadedStudy {
+                id: id_of(study),
+                study_uid: study.study_instance_uid.clone(),
+                upload_url: urls.get(&study.study_instance_uid).cloned(),
+            })
+            .collect())
     }
     .await;
     if !run_is_current(&shared, generation) {
@@ -920,7 +962,7 @@ fn action_of(event: PipelineEvent) -> Action {
         },
         PipelineEvent::Retrying { in_seconds } => Action::Retrying { in_seconds },
         PipelineEvent::Reconnected => Action::Reconnected,
-        PipelineEvent::StudyComplete { uid } => Action::StudyComplete(uid),
+        PipelineEvent::StudyComplete { uid, .. } => Action::StudyComplete(uid),
         PipelineEvent::StudyFailed { uid } => Action::StudyFailed(uid),
     }
 }

@@ -307,6 +307,7 @@ fn happy_script() -> Vec<PipelineEvent> {
         });
         script.push(PipelineEvent::StudyComplete {
             uid: uid.to_owned(),
+            url: Some(format!("http://127.0.0.1:1/files/{uid}")),
         });
     }
     script
@@ -525,7 +526,13 @@ async fn the_whole_flow_fires_the_callbacks_with_the_published_shapes() {
         ["processing", "pending", "uploading", "complete"]
     );
     let (result, _) = mounted.recorder.last("onUploadComplete").unwrap();
-    assert_eq!(result["studies"], json!([{"id": "st_1"}, {"id": "st_2"}]));
+    assert_eq!(
+        result["studies"],
+        json!([
+            {"id": "st_1", "studyUid": "2.25.1", "uploadUrl": "http://127.0.0.1:1/files/2.25.1"},
+            {"id": "st_2", "studyUid": "2.25.2", "uploadUrl": "http://127.0.0.1:1/files/2.25.2"}
+        ])
+    );
     let upload_id = result["uploadId"].as_str().unwrap().to_owned();
     assert_eq!(upload_id.len(), 36);
     assert_eq!(

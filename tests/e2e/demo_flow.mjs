@@ -4,12 +4,12 @@
 // runs it in its demo step.
 //
 // It checks, in the real page: axe-core (npm) finds no serious or critical
-// violation on the start, review and error steps; the sample study goes through
-// the scan to the review table; the Upload button is reached with Tab and
-// pressed with Enter; the dev server records upload/init, upload/start and
-// upload/error for the session (this build has no transfer yet, which the
-// widget reports as `not_implemented`); the console never shows patient
-// data. Prints TAP-style `# pass N` / `# fail N` for xtask's count and
+// violation on the start, review and complete steps; the sample study goes
+// through the scan to the review table; the Upload button is reached with Tab
+// and pressed with Enter; the study is zipped and sent with tus, and the dev
+// server records upload/init, upload/start and upload/complete for the
+// session and holds one verified zip of the study's 10 images; the console
+// never shows patient data. Prints TAP-style `# pass N` / `# fail N` for xtask's count and
 // exits non-zero on failure. Every wait has a timeout.
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -98,23 +98,33 @@ try {
     }
     if (!reached) throw new Error("Tab never reached the Upload button");
     await page.keyboard.press("Enter");
-    await page.waitForFunction(() => document.querySelector("#log").textContent.includes("onUploadError"));
+    await page.waitForFunction(() => /onUploadComplete|onUploadError/.test(document.querySelector("#log").textContent), null, {
+      timeout: 120_000,
+    });
     const log = await page.locator("#log").textContent();
     if (!log.includes("onStateChange uploading")) throw new Error(log);
-    if (!log.includes("onUploadError not_implemented")) throw new Error(log);
-    const text = await page.locator("#uploader .aul-error-message").textContent();
-    if (!text.includes("cannot send files yet")) throw new Error(text);
+    if (!log.includes("onUploadComplete")) throw new Error(log);
+    if (!log.includes("onStateChange complete")) throw new Error(log);
+    const result = JSON.parse(log.split("onUploadComplete ")[1].split("\n")[0]);
     const uploads = await (await fetch(new URL("/api/dev/uploads", url))).json();
-    const sessions = uploads.sessions ?? uploads;
-    const kinds = sessions.flatMap((s) => (s.events ?? []).map((e) => e.kind));
-    for (const kind of ["start", "error"]) {
-      if (!kinds.includes(kind)) throw new Error(`no ${kind} event: ${JSON.stringify(uploads).slice(0, 500)}`);
+    const session = uploads.sessions.find((s) => s.upload_id === result.uploadId);
+    if (!session) throw new Error(`no session ${result.uploadId}: ${JSON.stringify(uploads).slice(0, 500)}`);
+    const kinds = session.events.map((e) => e.kind).join(",");
+    if (kinds !== "init,start,complete") throw new Error(`lifecycle: ${kinds}`);
+    if (session.studies.length !== 1 || session.studies[0].images !== 10) {
+      throw new Error(`init did not store the study: ${JSON.stringify(session.studies)}`);
     }
-    const studies = sessions.flatMap((s) => s.studies ?? []);
-    if (!studies.some((s) => s.images === 10)) throw new Error(`init did not store the study: ${JSON.stringify(studies)}`);
+    const zips = session.studies[0].uploads;
+    if (zips.length !== 1 || zips[0].state !== "complete" || zips[0].verified !== true || zips[0].entry_count !== 10) {
+      throw new Error(`the server holds no verified zip of the 10 images: ${JSON.stringify(zips)}`);
+    }
+    if (result.studies.length !== 1 || result.studies[0].id !== session.studies[0].id) {
+      throw new Error(`onUploadComplete: ${JSON.stringify(result)}`);
+    }
+    if (!result.studies[0].uploadUrl.endsWith(`/files/${zips[0].id}`)) throw new Error(`upload URL: ${result.studies[0].uploadUrl}`);
   });
 
-  await check("axe-core: no serious or critical violations on the error step", async () => {
+  await check("axe-core: no serious or critical violations on the complete step", async () => {
     const found = await seriousViolations(page);
     if (found.length) throw new Error(JSON.stringify(found, null, 2));
   });

@@ -49,8 +49,12 @@ export interface StudyInfo {
 export interface UploadResult {
   /** The session's UUID v4, as sent to `upload/init`. */
   uploadId: string;
-  /** The studies as the server recorded them (`upload/init`'s answer). */
-  studies: { id: string }[];
+  /**
+   * The studies as the server recorded them (`upload/init`'s answer), in
+   * table order, each with its StudyInstanceUID and the tus upload URL of
+   * its zip.
+   */
+  studies: { id: string; studyUid: string; uploadUrl?: string }[];
 }
 
 /** The `code` of an {@link AuraloaderError}. */
@@ -61,9 +65,9 @@ export type AuraloaderErrorCode =
   | "container_not_found"
   /** `mount()` or `upload()` before `init()` completed. */
   | "not_initialized"
-  /** The Aura API could not be reached. */
+  /** The Aura API or the upload (tus) server could not be reached, after retries. */
   | "network_error"
-  /** The Aura API rejected the upload token or API key (401/403): get a new token. */
+  /** The Aura API rejected the upload token or API key, or the tus server the lift token (401/403): get a new token. */
   | "auth_failed"
   /** `GET /uploader/config` failed. */
   | "config_failed"
@@ -80,9 +84,7 @@ export type AuraloaderErrorCode =
   /** The instance was destroyed. */
   | "destroyed"
   /** The UI could not be rendered into the container. */
-  | "mount_failed"
-  /** This build cannot do it yet. */
-  | "not_implemented";
+  | "mount_failed";
 
 /** An error from the widget: a JS `Error` with a machine code and, for HTTP failures, the status. */
 export interface AuraloaderError extends Error {
