@@ -20,6 +20,14 @@ pub struct PreparedZip {
     inner: PreparedStudy,
 }
 
+impl PreparedZip {
+    /// The prepared study, as the widget's upload pipeline sends it (its
+    /// byte ranges as `Blob`s built from parts, see [`PreparedStudy::blob`]).
+    pub(crate) fn into_inner(self) -> PreparedStudy {
+        self.inner
+    }
+}
+
 #[wasm_bindgen]
 impl PreparedZip {
     /// The archive's exact length in bytes.

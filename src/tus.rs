@@ -12,11 +12,14 @@ use auraloader_core::tus::{
 use js_sys::{Array, Object, Promise};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::browser::body::BodySource;
 use crate::browser::storage::LocalStorageFingerprintStore;
 use crate::browser::tus::{describe_event, DriverConfig, DriverEvent, DriverUpload, TusDriver};
+use crate::prepare::PreparedZip;
 
 /// The options of `startTusUploads`, besides `uploads`.
 #[derive(Debug, Deserialize)]
@@ -43,14 +46,20 @@ fn js_value(value: &Value) -> JsValue {
         .unwrap_or(JsValue::NULL)
 }
 
-/// Starts uploading with tus. `options`: `{endpoint, token, uploads: [{blob,
-/// fingerprint?, metadata?: {key: value}}], chunkSize?, concurrency?,
+/// Starts uploading with tus. `options`: `{endpoint, token, uploads: [{blob |
+/// zip, fingerprint?, metadata?: {key: value}}], chunkSize?, concurrency?,
 /// retryDelaysMs?, stallTimeoutMs?, store?: "localStorage" | "memory",
 /// namespace?}`. `onEvent`, if a function, is called with plain objects:
 /// `{type: "created" | "progress" | "retrying" | "completed" | "failed" |
 /// "terminated", upload, …}`, `{type: "overall", acknowledged, inFlight,
 /// total, bytesPerSecond, etaMs}`, and last `{type: "finished"}` or
-/// `{type: "stopped"}`. Internal: for tests and benchmarks.
+/// `{type: "stopped"}`. An upload's body is either `blob` (a `Blob` or
+/// `File`, sent as slices) or `zip`, a `PreparedZip` from `prepareStudy`,
+/// sent as the widget's pipeline sends a study: each PATCH body is the
+/// prepared study's byte range as a `Blob` built from its parts. A `zip` is
+/// taken over: its JS object is empty afterwards (`length` and the other
+/// getters throw), so read what you need from it before. Internal: for tests
+/// and benchmarks.
 #[wasm_bindgen(js_name = startTusUploads)]
 pub fn start_tus_uploads(options: JsValue, on_event: JsValue) -> Result<TusRun, JsValue> {
     let parsed: Options = serde_wasm_bindgen::from_value(options.clone())
@@ -62,10 +71,25 @@ pub fn start_tus_uploads(options: JsValue, on_event: JsValue) -> Result<TusRun, 
     let mut uploads = Vec::new();
     for (i, entry) in list.iter().enumerate() {
         let field = |name: &str| js_sys::Reflect::get(&entry, &JsValue::from_str(name)).ok();
-        let blob = field("blob")
-            .and_then(|b| b.dyn_into::<web_sys::Blob>().ok())
-            .ok_or_else(|| error(&format!("uploads[{i}].blob must be a Blob or File")))?;
-        let length = blob.size().max(0.0) as u64;
+        let body: Rc<dyn BodySource> = match field("zip").filter(|z| !z.is_undefined()) {
+            Some(zip) => Rc::new(
+                PreparedZip::try_from_js_value_ref(&zip)
+                    .ok_or_else(|| {
+                        error(&format!(
+                            "uploads[{i}].zip must be a PreparedZip from prepareStudy (not one already handed to startTusUploads)"
+                        ))
+                    })?
+                    .into_inner(),
+            ),
+            None => Rc::new(
+                field("blob")
+                    .and_then(|b| b.dyn_into::<web_sys::Blob>().ok())
+                    .ok_or_else(|| {
+                        error(&format!("uploads[{i}] needs a blob (Blob or File) or a zip (PreparedZip)"))
+                    })?,
+            ),
+        };
+        let length = body.len();
         let mut spec = UploadSpec::new(parsed.endpoint.clone(), parsed.token.clone(), length);
         if let Some(metadata) = field("metadata").filter(|m| m.is_object()) {
             for pair in Object::entries(metadata.unchecked_ref()).iter() {
@@ -78,7 +102,7 @@ pub fn start_tus_uploads(options: JsValue, on_event: JsValue) -> Result<TusRun, 
         }
         uploads.push(DriverUpload {
             spec,
-            body: Rc::new(blob),
+            body,
             fingerprint: field("fingerprint").and_then(|f| f.as_string()),
         });
     }

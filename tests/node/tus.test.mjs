@@ -8,7 +8,9 @@
 //
 // Fixture: a stored (uncompressed) zip of three pseudo-random files, 6 MiB in
 // all, generated here with fflate from a fixed seed; uploaded in 256 KiB
-// chunks, so every upload is dozens of PATCHes.
+// chunks, so every upload is dozens of PATCHes. One test instead prepares a
+// study in the page (`prepareStudy`) and uploads the `PreparedZip` itself, as
+// the widget's pipeline sends a study.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -72,6 +74,43 @@ window.startUpload = async (o) => {
   });
   window.pending = run.done().then((outcomes) => ({ ...seen, outcomes }));
   return blob.size;
+};
+// Prepares a study of synthetic files (prepareStudy, in the page's workers)
+// and uploads the PreparedZip itself, as TusPipeline sends a study.
+window.startZipUpload = async (o) => {
+  const files = [];
+  let seed = 11;
+  for (let i = 0; i < 4; i++) {
+    const bytes = new Uint8Array(700_000 + i * 91_013);
+    for (let j = 0; j < bytes.length; j++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      bytes[j] = i % 2 === 0 ? 48 + (j % 31) : seed >>> 24;
+    }
+    files.push(new File([bytes], "f" + i));
+  }
+  const names = files.map((_, i) => "1.2/1.2.3/" + i + ".dcm");
+  const methods = files.map((_, i) => (i % 2 === 0 ? "deflated" : "stored"));
+  const prepared = await wasm.prepareStudy(files, names, methods, {});
+  const length = prepared.length;
+  const archive = new Uint8Array(await prepared.blob(0, length).arrayBuffer());
+  const run = wasm.startTusUploads({
+    endpoint: o.endpoint, token: o.token, chunkSize: o.chunkSize, store: "memory",
+    uploads: [{ zip: prepared, metadata: { filename: "study.zip" } }],
+  }, () => {});
+  let takenOver = false;
+  try {
+    void prepared.length;
+  } catch {
+    takenOver = true;
+  }
+  let again = null;
+  try {
+    wasm.startTusUploads({ endpoint: o.endpoint, token: o.token, store: "memory", uploads: [{ zip: prepared }] }, null);
+  } catch (e) {
+    again = String(e.message ?? e);
+  }
+  const outcomes = await run.done();
+  return { outcomes, length, archive: Array.from(archive), takenOver, again };
 };
 // Starts an upload and keeps no reference to its handle.
 window.startDetached = async (o) => {
@@ -179,6 +218,29 @@ test("uploads a generated zip to @tus/server byte-exact in many PATCHes", async 
     assert.equal(result.lastOverall.total, SOURCE.length);
     assert.ok(result.progress >= patches.length, "progress after every PATCH at least");
     assert.deepEqual(await storageKeys(page), [], "the fingerprint is forgotten after success");
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+    await proxy.close();
+  }
+});
+
+test("a prepared study zip is uploaded as its byte ranges, byte-exact", async () => {
+  const proxy = await startProxy({ target: tusServer.origin });
+  const { context, page, errors } = await openPage();
+  try {
+    const result = await page.evaluate(
+      (o) => window.startZipUpload(o),
+      { endpoint: `${proxy.origin}/files`, token: "test-token", chunkSize: CHUNK },
+    );
+    assert.equal(result.outcomes[0]?.state, "completed", JSON.stringify(result.outcomes));
+    const stored = storedBytes(result.outcomes[0].url);
+    assert.equal(stored.length, result.length);
+    assert.ok(stored.equals(Buffer.from(result.archive)), "the stored bytes are the prepared archive's");
+    const patches = proxy.log.filter((e) => e.method === "PATCH");
+    assert.equal(patches.length, Math.ceil(result.length / CHUNK));
+    assert.ok(result.takenOver, "the PreparedZip's JS object is emptied once handed over");
+    assert.match(result.again ?? "", /uploads\[0\]\.zip must be a PreparedZip/);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

@@ -229,7 +229,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 
 /// Writes `files` files of about `kib` KiB in one study (4 series when
 /// `files` allows) to `out`.
-fn generate(
+pub(super) fn generate(
     files: usize,
     kib: usize,
     syntax: SynthSyntax,
