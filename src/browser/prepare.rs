@@ -61,7 +61,9 @@ pub const PUSH_BYTES: usize = 64 * 1024;
 pub const READ_BYTES: u64 = 16 * PUSH_BYTES as u64;
 
 /// Reads a worker keeps in flight per group, so the next bytes arrive while
-/// the last ones are compressed.
+/// the last ones are compressed. Measured on 2,000 small files in 2
+/// workers: 3 in flight were no faster than 2 (0.54 s both), nor were 3
+/// groups in flight per worker instead of 2 (0.53 s).
 pub const READS_AHEAD: usize = 2;
 
 /// On the main thread, the parts of a pack are folded into one `Blob` every
