@@ -166,6 +166,64 @@ async fn workers_and_the_main_thread_give_the_same_bytes_every_time() {
     );
 }
 
+/// Files whose sizes put their boundaries anywhere in a worker's reads (it
+/// reads a group as one `Blob` in reads of [`READ_BYTES`]) and in the
+/// compressor's pushes: empty, one byte, around one push, around one read,
+/// several reads, all in one group, then a stored file and more after it.
+fn files_cut_by_reads() -> Vec<(String, Vec<u8>, Method)> {
+    let push = PUSH_BYTES;
+    let read = READ_BYTES as usize;
+    let sizes = [
+        0,
+        1,
+        push - 1,
+        push,
+        push + 1,
+        read - 3,
+        5,
+        read + push + 7,
+        0,
+        2 * read + 1,
+        100,
+        read,
+    ];
+    let mut out: Vec<(String, Vec<u8>, Method)> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            // Compressible, and different in every file.
+            let bytes: Vec<u8> = (0..len)
+                .map(|j| ((j / (3 + i)) as u8).wrapping_mul(7) ^ (j % 13) as u8)
+                .collect();
+            (format!("1.2/1.2.8/{i}.dcm"), bytes, Method::Deflated)
+        })
+        .collect();
+    out.insert(
+        6,
+        (
+            "1.2/1.2.8/stored.dcm".to_owned(),
+            vec![9; 3000],
+            Method::Stored,
+        ),
+    );
+    out
+}
+
+#[wasm_bindgen_test]
+async fn entries_cut_anywhere_by_the_reads_give_the_main_threads_bytes() {
+    let study = files_cut_by_reads();
+    let (workers, progress) = prepare(prepare_files(&study), &Engine::shared().await).await;
+    let (main, _) = prepare(prepare_files(&study), &Engine::MainThread).await;
+    let a = blob_bytes(&workers.blob(0, workers.len()).unwrap()).await;
+    let b = blob_bytes(&main.blob(0, main.len()).unwrap()).await;
+    assert_eq!(a.len() as u64, workers.len(), "predicted length");
+    assert!(a == b, "workers and main thread differ");
+    check_archive(&a, &study);
+    let total: u64 = study.iter().map(|(_, b, _)| b.len() as u64).sum();
+    assert_eq!(progress.last().map(|p| p.bytes), Some(total));
+    assert!(progress.windows(2).all(|w| w[0].bytes <= w[1].bytes));
+}
+
 /// More small files than one pack holds, some stored between them.
 fn many_small_files() -> Vec<(String, Vec<u8>, Method)> {
     (0..PACK_FILES + 44)

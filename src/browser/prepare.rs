@@ -9,8 +9,14 @@
 //! `Blob` holding each entry's local header and compressed bytes as they sit
 //! in the archive, kept by the browser outside wasm memory (local headers do
 //! not depend on where an entry sits, so they can be written before the
-//! layout is known). Entries to store are only read for their CRC-32 and
-//! never copied: their bytes come from the original `File` when sent. Then
+//! layout is known). A worker reads a group's files as one `Blob` made of
+//! them all, in reads of [`READ_BYTES`] that span file boundaries, with
+//! [`READS_AHEAD`] in flight: in Chromium each read of a disk-backed `File`
+//! has a fixed cost in the browser process, so one read per small file cost
+//! more than compressing it (the reads alone of 2,000 files of 16 KiB in 2
+//! workers: 1.07 s one read per file, 0.34 s in composite reads of 64
+//! files). Entries to store are only read for their CRC-32 and never
+//! copied: their bytes come from the original `File` when sent. Then
 //! [`PreparedStudy::blob`] builds any range from few parts: whole or sliced
 //! packs, the original files, header bytes from [`StudyZip`]. Few parts
 //! matter: in Chromium every `Blob.slice` and every part costs the page's
@@ -49,8 +55,16 @@ use super::worker::{describe, gate, set, Engine, EntryJob, Request, WorkerPool};
 /// (the main-thread path yields between pushes).
 pub const PUSH_BYTES: usize = 64 * 1024;
 
-/// Bytes per read of a file while preparing (a multiple of [`PUSH_BYTES`]).
+/// Bytes per read while preparing (a multiple of [`PUSH_BYTES`]). A worker
+/// reads a group's files as one `Blob` made of them all, in reads of this
+/// size that span file boundaries; the main thread reads each file alone.
 pub const READ_BYTES: u64 = 16 * PUSH_BYTES as u64;
+
+/// Reads a worker keeps in flight per group, so the next bytes arrive while
+/// the last ones are compressed. Measured on 2,000 small files in 2
+/// workers: 3 in flight were no faster than 2 (0.54 s both), nor were 3
+/// groups in flight per worker instead of 2 (0.53 s).
+pub const READS_AHEAD: usize = 2;
 
 /// On the main thread, the parts of a pack are folded into one `Blob` every
 /// this many parts, so that no single `Blob` construction is a long task.
@@ -500,6 +514,7 @@ async fn prepare_in_workers(
             set(&message, "deflate", &group.deflate.into())?;
             set(&message, "push", &(PUSH_BYTES as f64).into())?;
             set(&message, "read", &(READ_BYTES as f64).into())?;
+            set(&message, "ahead", &(READS_AHEAD as f64).into())?;
             let sink = Rc::clone(&partial);
             let on_bytes = Box::new(move |bytes: f64| {
                 if let Some(slot) = sink.borrow_mut().get_mut(index) {

@@ -11,14 +11,15 @@
 //   (posted by the page) without the wasm-bindgen glue: every import is a stub
 //   that throws, because the exports used here (`auraloader_job_*`, plain
 //   numbers in and out, see src/browser/worker.rs) never call one.
-// - pack {job, files, names, deflate, push, read}: reads each Blob of `files`
-//   in reads of `read` bytes and feeds a wasm job in pushes of exactly `push`
-//   bytes (so the deflate output is the same as on the main thread). Answers
-//   each entry's CRC-32 and sizes and, when deflating, one Blob holding every
-//   entry's local header (from the wasm, named `names[i]`) and compressed
-//   bytes, one after the other, as they sit in the archive: the compressed
-//   bytes never enter the page's wasm memory. Progress reports count the
-//   bytes read of the whole pack.
+// - pack {job, files, names, deflate, push, read, ahead}: reads the Blobs of
+//   `files` as one Blob made of them all, in reads of `read` bytes with
+//   `ahead` reads in flight, and feeds each file to its own wasm job in
+//   pushes of exactly `push` bytes (so the deflate output is the same as on
+//   the main thread). Answers each entry's CRC-32 and sizes and, when
+//   deflating, one Blob holding every entry's local header (from the wasm,
+//   named `names[i]`) and compressed bytes, one after the other, as they sit
+//   in the archive: the compressed bytes never enter the page's wasm memory.
+//   Progress reports (one per read) count the bytes read of the whole pack.
 // - heads {files, bytes}: reads the first `bytes` of each Blob (one read of
 //   them all together, each alone if that fails); answers the ArrayBuffers
 //   (transferred) or, for a failed read, the error's name.
@@ -65,34 +66,6 @@ function takeOutput(handle, parts) {
   return len;
 }
 
-/** Feeds `file` to the job `handle`: reads of `read` bytes, pushes of exactly
- * `push` bytes; compressed output goes to `data`. Returns the bytes read. */
-async function feed(job, handle, file, push, read, data, onRead) {
-  const size = file.size;
-  const slice = (at) => file.slice(at, Math.min(size, at + read)).arrayBuffer();
-  let next = size > 0 ? slice(0) : null;
-  let offset = 0;
-  while (offset < size) {
-    const bytes = new Uint8Array(await next);
-    if (cancelled.has(job)) throw new Error("cancelled");
-    if (bytes.length === 0) throw new Error("the file is shorter than its size says");
-    offset += bytes.length;
-    next = offset < size ? slice(offset) : null;
-    for (let at = 0; at < bytes.length; at += push) {
-      const chunk = bytes.subarray(at, Math.min(bytes.length, at + push));
-      const ptr = wasm.auraloader_job_input(handle, chunk.length);
-      if (ptr === 0) throw new Error("out of wasm memory");
-      new Uint8Array(wasm.memory.buffer, ptr, chunk.length).set(chunk);
-      if (!wasm.auraloader_job_push(handle)) throw new Error("deflate failed");
-      if (wasm.auraloader_job_output_len(handle) >= 1 << 20) takeOutput(handle, data);
-    }
-    onRead(offset);
-  }
-  if (!wasm.auraloader_job_finish(handle)) throw new Error("deflate failed");
-  takeOutput(handle, data);
-  return offset;
-}
-
 /** The local header of the finished job's entry, named `name`. */
 function localHeader(handle, name) {
   const bytes = encoder.encode(name);
@@ -107,42 +80,118 @@ function localHeader(handle, name) {
 
 const encoder = new TextEncoder();
 
+// A pack reads its files as one Blob made of them all, in reads of `read`
+// bytes with `ahead` reads in flight, and splits the bytes at the files'
+// boundaries. In Chromium every read of a disk-backed File has a fixed cost
+// in the browser process (about 0.5 ms), which per file made 2,000 small
+// files cost more in reads than in compression; reads of a composite Blob
+// cost far less per file (measured on 2,000 files of 16 KiB in 2 workers:
+// 0.34 s for the reads alone, against 1.07 s with one read per file). The
+// reads in flight overlap the next bytes' transfer with the
+// compression of the last ones. Each file still goes to its own wasm job in
+// pushes of exactly `push` bytes (staged in the job's input buffer across
+// reads), so the compressed bytes are those of the main thread's path.
 async function pack(message, port) {
   const { job, files, names, deflate, push, read } = message;
+  const ahead = Math.max(1, message.ahead || 1);
+  const sizes = files.map((file) => file.size);
+  const total = sizes.reduce((n, size) => n + size, 0);
   const entries = [];
   const parts = [];
   let held = 0;
-  let done = 0;
-  try {
-    for (let i = 0; i < files.length; i++) {
-      const handle = wasm.auraloader_job_new(deflate ? 1 : 0);
-      if (handle === 0) throw new Error("could not start a compression job");
-      try {
-        const data = [];
-        const size = await feed(job, handle, files[i], push, read, data, (bytes) =>
-          port.postMessage({ type: "progress", bytes: done + bytes }),
-        );
-        const compressedSize = data.reduce((n, part) => n + part.byteLength, 0);
-        const crc32 = wasm.auraloader_job_crc32(handle) >>> 0;
-        if (deflate) {
-          const header = localHeader(handle, names[i]);
-          parts.push(header, ...data);
-          held += header.byteLength + compressedSize;
-        }
-        entries.push({ crc32, size, compressedSize: deflate ? compressedSize : size });
-        done += size;
-      } finally {
-        wasm.auraloader_job_free(handle);
-      }
-      // Keep the worker's own heap small: fold what is held into a Blob.
-      if (held >= 32 << 20) {
-        const folded = new Blob(parts);
-        parts.length = 0;
-        parts.push(folded);
-        held = 0;
-      }
+  // The file being fed (index), its job, its compressed parts, the bytes of
+  // it fed so far and those staged in the job's input, not pushed yet.
+  let index = 0;
+  let handle = 0;
+  let data = [];
+  let fed = 0;
+  let staged = 0;
+  let stage = 0;
+
+  const open = () => {
+    handle = wasm.auraloader_job_new(deflate ? 1 : 0);
+    if (handle === 0) throw new Error("could not start a compression job");
+    data = [];
+    fed = 0;
+    staged = 0;
+  };
+  const pushStaged = () => {
+    // Shrinking the input keeps its bytes; the job pushes exactly `staged`.
+    wasm.auraloader_job_input(handle, staged);
+    if (!wasm.auraloader_job_push(handle)) throw new Error("deflate failed");
+    staged = 0;
+    if (wasm.auraloader_job_output_len(handle) >= 1 << 20) takeOutput(handle, data);
+  };
+  const close = () => {
+    if (staged > 0) pushStaged();
+    if (!wasm.auraloader_job_finish(handle)) throw new Error("deflate failed");
+    takeOutput(handle, data);
+    const compressedSize = data.reduce((n, part) => n + part.byteLength, 0);
+    const crc32 = wasm.auraloader_job_crc32(handle) >>> 0;
+    if (deflate) {
+      const header = localHeader(handle, names[index]);
+      parts.push(header, ...data);
+      held += header.byteLength + compressedSize;
     }
+    entries.push({ crc32, size: sizes[index], compressedSize: deflate ? compressedSize : sizes[index] });
+    wasm.auraloader_job_free(handle);
+    handle = 0;
+    index += 1;
+    // Keep the worker's own heap small: fold what is held into a Blob.
+    if (held >= 32 << 20) {
+      const folded = new Blob(parts);
+      parts.length = 0;
+      parts.push(folded);
+      held = 0;
+    }
+  };
+  // Ends the files that are complete (empty ones at once) and opens the next.
+  const advance = () => {
+    while (index < files.length && (handle === 0 || fed === sizes[index])) {
+      if (handle === 0) open();
+      if (fed === sizes[index]) close();
+    }
+  };
+
+  try {
+    const all = new Blob(files);
+    const reads = [];
+    let asked = 0;
+    const ask = () => {
+      if (asked < total) {
+        const end = Math.min(total, asked + read);
+        reads.push(all.slice(asked, end).arrayBuffer());
+        asked = end;
+      }
+    };
+    for (let i = 0; i < ahead; i++) ask();
+    advance();
+    let done = 0;
+    while (reads.length > 0) {
+      const bytes = new Uint8Array(await reads.shift());
+      if (cancelled.has(job)) throw new Error("cancelled");
+      if (bytes.length === 0) throw new Error("a file is shorter than its size says");
+      ask();
+      for (let at = 0; at < bytes.length; ) {
+        if (index >= files.length) throw new Error("a file is longer than its size says");
+        const n = Math.min(bytes.length - at, sizes[index] - fed, push - staged);
+        if (staged === 0) {
+          stage = wasm.auraloader_job_input(handle, push);
+          if (stage === 0) throw new Error("out of wasm memory");
+        }
+        new Uint8Array(wasm.memory.buffer, stage + staged, n).set(bytes.subarray(at, at + n));
+        at += n;
+        staged += n;
+        fed += n;
+        if (staged === push) pushStaged();
+        advance();
+      }
+      done += bytes.length;
+      port.postMessage({ type: "progress", bytes: done });
+    }
+    if (index < files.length) throw new Error("a file is shorter than its size says");
   } finally {
+    if (handle !== 0) wasm.auraloader_job_free(handle);
     cancelled.delete(job);
   }
   return { entries, blob: deflate ? new Blob(parts) : null };
