@@ -242,26 +242,47 @@ pub async fn scan_tuned(
     // request starts when a whole batch has been scanned.
     let in_flight = readers * tuning.in_flight.clamp(1, MAX_IN_FLIGHT) * batch_len;
     for _ in 0..count {
-        // Start batches while there is room, but not past the slice: on
-        // `File`s never looked at, each size costs a stat by the browser.
+        // Start batches while there is room, but not past the slice.
         while next < count
             && pending.len() + batch_len.min(count - next) <= in_flight.max(1)
             && (pending.is_empty() || clock.now() - slice_start < SLICE_MS)
         {
             let end = count.min(next + batch_len);
-            let batch = (next..end)
-                .map(|i| files.file(i))
-                .collect::<Result<Vec<_>, _>>()?;
-            next = end;
             let first_read = widen.bytes();
+            let here = engine.pool().is_none();
+            let mut batch = Vec::with_capacity(end - next);
+            let mut sizes = Vec::with_capacity(end - next);
+            let mut heads = Vec::with_capacity(if here { end - next } else { 0 });
+            for i in next..end {
+                let file = files.file(i)?;
+                // The first look at a picked `File`'s size makes the browser
+                // stat it, and every `slice()` registers a new `Blob` with
+                // it: round trips that block this thread, so yield between
+                // them when the slice is used up.
+                sizes.push(blob_size(&file.blob));
+                if here {
+                    heads.push(file.blob.slice_with_f64_and_f64(0.0, first_read as f64));
+                }
+                batch.push(file);
+                if clock.now() - slice_start >= SLICE_MS {
+                    on_progress(progress);
+                    yielder.yield_now().await?;
+                    slice_start = clock.now();
+                }
+            }
+            next = end;
             let reads = match engine.pool() {
-                Some(pool) => BatchRead::in_worker(pool, &batch, first_read)
+                Some(pool) => BatchRead::in_worker(pool, &batch, first_read).or_else(|_| {
                     // The worker refused the message: read here.
-                    .or_else(|_| BatchRead::here(&batch, first_read)),
-                None => BatchRead::here(&batch, first_read),
+                    let heads = batch
+                        .iter()
+                        .map(|f| f.blob.slice_with_f64_and_f64(0.0, first_read as f64))
+                        .collect();
+                    BatchRead::here(heads)
+                }),
+                None => BatchRead::here(heads),
             };
-            for (i, file) in batch.into_iter().enumerate() {
-                let size = blob_size(&file.blob);
+            for (i, (file, size)) in batch.into_iter().zip(sizes).enumerate() {
                 let read = match &reads {
                     Ok(reads) => Read::Batch(Rc::clone(reads), i),
                     Err(_) => Read::start(&file.blob, 0, first_read.min(size)),
@@ -507,12 +528,10 @@ impl BatchRead {
         }))
     }
 
-    /// Reads the first `bytes` of each file on this thread.
-    fn here(files: &[DroppedFile], bytes: u64) -> Result<Rc<Self>, JsValue> {
-        let heads = files
-            .iter()
-            .map(|f| f.blob.slice_with_f64_and_f64(0.0, bytes as f64))
-            .collect::<Result<Vec<_>, _>>()?;
+    /// Reads the heads (each file's first bytes, sliced by the caller) on
+    /// this thread; fails if a slice failed.
+    fn here(heads: Vec<Result<web_sys::Blob, JsValue>>) -> Result<Rc<Self>, JsValue> {
+        let heads = heads.into_iter().collect::<Result<Vec<_>, _>>()?;
         let parts: Array = heads.iter().map(JsValue::from).collect();
         let read = web_sys::Blob::new_with_blob_sequence(&parts)?.array_buffer();
         let mut at = 0.0;

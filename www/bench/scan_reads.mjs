@@ -157,10 +157,9 @@ const data = join(scratch, "files");
 let results;
 let tuning;
 let version;
-const load = loadavg().map((l) => l.toFixed(2)).join(" / ");
-const busy = loadavg()[0] > cpus().length
-  ? " (above the CPU count: other work ran beside it, so the numbers are noisy; compare the rows)"
-  : "";
+const loadText = () => loadavg().map((l) => l.toFixed(2)).join(" / ");
+const load = loadText();
+let busiest = loadavg()[0];
 try {
   generate(data);
   const list = filesUnder(data);
@@ -198,6 +197,7 @@ try {
         const cpu = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - (before[k] ?? 0)]));
         results[i].push({ ...run, cpu });
         process.stdout.write(`round ${round + 1}/${ROUNDS}: ${label}: ${run.ms.toFixed(0)} ms\n`);
+        busiest = Math.max(busiest, loadavg()[0]);
         // After a run on a new selection, the page has looked at its Files.
       }
     }
@@ -208,6 +208,11 @@ try {
   rmSync(scratch, { recursive: true, force: true });
 }
 
+const loadAtEnd = loadText();
+busiest = Math.max(busiest, loadavg()[0]);
+const busy = busiest > cpus().length
+  ? ". A 1-minute load average above the CPU count: other work ran beside it, so the numbers are noisy (compare\nthe rows, which ran interleaved)"
+  : "";
 const FILES = 2000;
 const byMedian = (runs) => [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)];
 const med = (i) => byMedian(results[i]).ms;
@@ -221,7 +226,9 @@ const rows = ways.map(([label, where], i) => {
   return `| ${label} | ${where} | ${(m.ms / 1000).toFixed(3)} s | ${(fastest / 1000).toFixed(3)} s | ${(m.ms / FILES).toFixed(3)} ms | ${(m.bytes / 1048576).toFixed(1)} MiB | ${cpu("browser")} | ${cpu("renderer")} | ${longest > 50 ? `${longest} ms` : "none over 50 ms"} |`;
 });
 const ratio = (a, b) => (med(b) > 0 ? (med(a) / med(b)).toFixed(2) : "?");
+const each4 = index("the same, 4 in flight");
 const each16 = index("the same, 16 in flight");
+const each64 = index("the same, 64 in flight");
 const each1 = index("one `slice(0, 8 KiB).arrayBuffer()` per head, 1 in flight");
 const batch32main = index("one read of a Blob of 32 heads, 2 in flight");
 const w = (count) => index("one read of a Blob of 32 heads, 2 requests in flight per worker", `${count} worker${count > 1 ? "s" : ""}`);
@@ -237,7 +244,8 @@ const section = `${SECTION}
 
 Command: \`cargo xtask build && node www/bench/scan_reads.mjs\` (rerunning replaces this section; \`ROUNDS=n\` for
 other than 5 rounds). Date: ${new Date().toISOString().slice(0, 10)}.
-Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "unknown CPU"}, load average ${load} at the start${busy}; Chromium ${version}, headless.
+Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "unknown CPU"}, load average ${load} at the start and
+${loadAtEnd} at the end${busy}; Chromium ${version}, headless.
 
 How the scan's reads were chosen. The files are those of the scan section above (2,000 synthetic CT files
 of 512 KiB, headers under 1 KiB), chosen in the page's \`<input type=file multiple>\` by a local path, so the
@@ -253,8 +261,8 @@ request, ${tuning.inFlight} requests in flight per worker, ${tuning.firstRead / 
 ${rows.join("\n")}
 
 What it shows, as ratios of medians (each below 1 is a gain):
-- reads in flight on the main thread, one read per head: 16 over 1 in flight ${ratio(each16, each1)}; more than
-  16 gains nothing more (see the rows);
+- reads in flight on the main thread, one read per head: 4 over 1 in flight ${ratio(each4, each1)}, 16 over 4
+  ${ratio(each16, each4)}, 64 over 16 ${ratio(each64, each16)};
 - one read of a Blob of 32 heads over one read per head (16 in flight), main thread: ${ratio(batch32main, each16)};
 - workers for the batched reads: 2 over 1 ${ratio(w(2), w(1))}, 4 over 2 ${ratio(w(4), w(2))};
 - head size, batched reads in 2 workers: 16 KiB over 8 KiB ${ratio(size(16), w(2))}, 64 KiB over 8 KiB ${ratio(size(64), w(2))},

@@ -783,6 +783,7 @@ fn section(study: &Study, native: &Value, browser: &Value, tools: &Tools, load: 
         .min_by(|a, b| a.0.total_cmp(&b.0))
         .unwrap_or((0.0, "?".to_owned()));
     let floor_label = label(&floor_name, batch);
+    let floor_label = floor_label.trim_start_matches("floor: ");
     let blobs_ms = median("floor: head Blobs only, workers");
     let own_floor = median("floor: batched head reads, workers");
     let fresh = median("auraloader scanFiles, Files never looked at");
