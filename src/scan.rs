@@ -1,6 +1,7 @@
 //! `scanFiles(files, paths, onProgress)`: the scan of dropped files, for the
 //! UI and the benchmark page (and `scanFilesWith`, which can keep the reads
-//! on the main thread). An internal API (not in the published
+//! on the main thread or shape them otherwise, and `warmScan`, what `mount()`
+//! runs to get the scan ready). An internal API (not in the published
 //! `StandaloneAuraloader` surface): a few lines into [`crate::browser::scan`].
 
 use auraloader_core::scan::{ScanRules, SkipReason};
@@ -10,7 +11,9 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::browser::scan::{scan_with, DroppedFile, DroppedFiles, ScanOutcome, ScanProgress};
+use crate::browser::scan::{
+    scan_tuned, DroppedFile, DroppedFiles, ScanOutcome, ScanProgress, ScanTuning,
+};
 use crate::browser::worker::Engine;
 
 /// The result of `scanFiles`, as JSON-compatible JS values.
@@ -80,8 +83,11 @@ pub async fn scan_files(
     scan_files_with(files, paths, on_progress, JsValue::UNDEFINED).await
 }
 
-/// `scanFiles` with `options`: `{workers: 0}` reads on the main thread
-/// instead of the page's shared Web Workers (for the benchmark).
+/// `scanFiles` with `options` (for the benchmark): `workers: 0` reads on the
+/// main thread instead of the page's shared Web Workers; `batch` (files per
+/// head-read request), `inFlight` (requests in flight per worker, or on the
+/// main thread) and `firstRead` (bytes of each file's first read) replace the
+/// defaults of [`ScanTuning`].
 #[wasm_bindgen(js_name = scanFilesWith)]
 pub async fn scan_files_with(
     files: Array,
@@ -89,11 +95,21 @@ pub async fn scan_files_with(
     on_progress: JsValue,
     options: JsValue,
 ) -> Result<JsValue, JsValue> {
-    let main_thread = options.is_object()
-        && js_sys::Reflect::get(&options, &"workers".into())
-            .ok()
-            .and_then(|w| w.as_f64())
-            == Some(0.0);
+    let option = |name: &str| {
+        options
+            .is_object()
+            .then(|| js_sys::Reflect::get(&options, &name.into()).ok())
+            .flatten()
+            .and_then(|v| v.as_f64())
+            .filter(|v| v.is_finite() && *v >= 0.0)
+    };
+    let main_thread = option("workers") == Some(0.0);
+    let defaults = ScanTuning::default();
+    let tuning = ScanTuning {
+        batch: option("batch").map_or(defaults.batch, |v| v as usize),
+        in_flight: option("inFlight").map_or(defaults.in_flight, |v| v as usize),
+        first_read: option("firstRead").map_or(defaults.first_read, |v| v as u64),
+    };
     let engine = if main_thread {
         Engine::MainThread
     } else {
@@ -111,10 +127,45 @@ pub async fn scan_files_with(
             let _ = callback.call1(&JsValue::NULL, &value);
         }
     };
-    let outcome = scan_with(&engine, &files, &ScanRules::default(), &mut report_progress).await?;
+    let outcome = scan_tuned(
+        &engine,
+        &files,
+        &ScanRules::default(),
+        tuning,
+        &mut report_progress,
+    )
+    .await?;
     ScanReport::from(&outcome)
         .serialize(&serializer)
         .map_err(|e| JsError::new(&format!("cannot build the scan report: {e}")).into())
+}
+
+/// `warmScan()`: what `mount()` runs to get the scan ready (starts the Web
+/// Workers, scans one tiny in-memory file so the browser compiles the scan
+/// code); resolves to whether that scan worked. For the benchmark, which has
+/// no mounted widget.
+#[wasm_bindgen(js_name = warmScan)]
+pub async fn warm_scan() -> bool {
+    crate::browser::scan::warm_up().await
+}
+
+/// `scanTuning()`: how `scanFiles` shapes its head reads by default,
+/// `{batch, inFlight, firstRead, workers}` (`workers`: how many the shared
+/// pool runs here, 0 without workers; starts it if needed), so the
+/// benchmark's floors read the same way.
+#[wasm_bindgen(js_name = scanTuning)]
+pub async fn scan_tuning() -> JsValue {
+    let tuning = ScanTuning::default();
+    let workers = Engine::shared().await.pool().map_or(0, |pool| pool.size());
+    let value = serde_json::json!({
+        "batch": tuning.batch,
+        "inFlight": tuning.in_flight,
+        "firstRead": tuning.first_read,
+        "workers": workers,
+    });
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::NULL)
 }
 
 /// The JS arrays of `scanFiles`, read one entry at a time.

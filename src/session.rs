@@ -279,7 +279,8 @@ impl Session {
         Ok(())
     }
 
-    /// Renders the UI into a shadow root inside the container.
+    /// Renders the UI into a shadow root inside the container, and gets the
+    /// scan ready in the background (workers started, scan code compiled).
     pub fn mount(&self) -> Result<(), JsValue> {
         let mut inner = self.inner.borrow_mut();
         if inner.destroyed {
@@ -314,6 +315,11 @@ impl Session {
             .ok_or_else(|| js_error("mount_failed", "the widget could not be rendered", None))?;
         inner.app = Some(yew::Renderer::<App>::with_root_and_props(root, props).render());
         inner.host = Some(host);
+        // Start the workers and compile the scan code now, not on the first
+        // drop (see `browser::scan::warm_up`).
+        wasm_bindgen_futures::spawn_local(async {
+            crate::browser::scan::warm_up().await;
+        });
         Ok(())
     }
 

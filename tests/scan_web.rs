@@ -4,7 +4,8 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use auraloader::browser::scan::{scan_dropped_files, DroppedFile};
+use auraloader::browser::scan::{scan_dropped_files, scan_tuned, DroppedFile, ScanTuning};
+use auraloader::browser::worker::Engine;
 use auraloader::scan_files;
 use auraloader_core::scan::{ScanRules, SkipReason, SUGGESTED_FIRST_READ};
 use auraloader_core::synth::{StudyTree, SynthError, SynthFile};
@@ -171,6 +172,39 @@ async fn reads_on_when_the_header_is_longer_than_the_first_read() {
         outcome.bytes_read,
         bytes.len()
     );
+}
+
+#[wasm_bindgen_test]
+async fn a_study_whose_headers_all_outgrow_the_first_read_scans_the_same() {
+    // Every header is longer than a 300-byte first read, so every file of
+    // the first batches needs a second read and the first read widens.
+    let tree = StudyTree {
+        studies: 2,
+        series: 2,
+        instances: 30,
+        pixel_bytes: 64 * 1024,
+        junk: true,
+        ..StudyTree::default()
+    };
+    let dropped = dropped(&tree_files(&tree));
+    let rules = ScanRules::default();
+    let usual = scan_dropped_files(&dropped, &rules, &mut |_| {})
+        .await
+        .unwrap();
+    let small = ScanTuning {
+        first_read: 300,
+        ..ScanTuning::default()
+    };
+    for engine in [Engine::shared().await, Engine::MainThread] {
+        let outcome = scan_tuned(&engine, &dropped, &rules, small, &mut |_| {})
+            .await
+            .unwrap();
+        assert_eq!(outcome.grouping, usual.grouping);
+        assert_eq!(outcome.files, usual.files);
+        assert!(outcome.bytes_read < outcome.bytes_total / 20);
+    }
+    assert_eq!(usual.grouping.studies.len(), 2);
+    assert_eq!(usual.grouping.skipped.len(), 3);
 }
 
 #[wasm_bindgen_test]

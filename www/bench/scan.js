@@ -1,30 +1,37 @@
 // The browser half of `cargo xtask bench scan` (bundled by esbuild with
 // dicom-parser; the wasm glue is loaded from the built npm package at /npm/).
 //
-// 1. Waits for the files: the xtask selects them in #picker through
-//    WebDriver, so they are the disk-backed `File` objects a user's drop or
-//    file picker gives the widget. Checks them against manifest.json.
-// 2. Warms each reader up on one file (wasm compilation, JIT), recording the
-//    first scanFiles call, then times each reader `runs` times:
-//    auraloader's scanFiles (head reads in its Web Workers), and with the
-//    reads on the main thread (scanFilesWith {workers: 0}); the bare head
-//    reads (slice(0, 16 KiB) and arrayBuffer(), no parsing: the browser's
-//    floor for one read per file), on the main thread and in as many workers
-//    as auraloader uses (arrayBuffer() per file, FileReaderSync per file, or
-//    one arrayBuffer() of a Blob made of a batch's 16 heads, as auraloader's
-//    workers do);
-//    dicom-parser's full parse; dicom-parser with untilTag x7fe00010. The
-//    dicom-parser runs read each file with file.arrayBuffer() inside the
-//    timed region, as a page using it would. Every reader keeps 32 reads in
-//    flight, as auraloader's driver does.
+// 1. Waits for the files: the xtask selects them in #picker, and again in one
+//    more picker per run (#fresh1…), through WebDriver, so they are the
+//    disk-backed `File` objects a user's drop or file picker gives the widget.
+//    Checks #picker's against manifest.json (the first look at each File's
+//    size, timed: Chromium asks the browser process to stat the file then);
+//    the other pickers' Files are not looked at before their run.
+// 2. Times `warmScan()` (what the widget's mount() runs: starts the workers,
+//    scans one in-memory file so V8 compiles the scan code), then the first
+//    scanFiles call on one file; warms each reader up on one file, then times
+//    each reader `runs` times:
+//    - auraloader's scanFiles (head reads in its Web Workers), and with the
+//      reads on the main thread (scanFilesWith {workers: 0}); scanFiles on
+//      Files never looked at before (run r scans #fresh<r>'s), as a user's
+//      first scan of a picker's files is;
+//    - floors, no parsing, the reads shaped as scanFiles shapes them
+//      (scanTuning(): files per request, requests in flight, first read,
+//      workers): the head Blobs alone (`file.slice()` and the Blob of a
+//      batch's heads, never read), one read of a Blob of a batch's heads in
+//      workers and on the main thread, and one `slice().arrayBuffer()` per
+//      file on the main thread (32 in flight) and in workers;
+//    - dicom-parser's full parse; dicom-parser with untilTag x7fe00010. They
+//      read each file with file.arrayBuffer() inside the timed region, as a
+//      page using it would, 32 reads in flight.
 // 3. Writes the results as JSON into #result (data-done="1").
 //
 // Nothing here prints attribute values: only counts, bytes and times.
 
 import dicomParser from "dicom-parser";
 
-const READS_IN_FLIGHT = 32; // as auraloader's scan driver (READS_IN_FLIGHT)
-const HEAD_BYTES = 16 * 1024; // auraloader's SUGGESTED_FIRST_READ
+const READS_IN_FLIGHT = 32; // per-file readers: reads in flight
+let tuning = { batch: 128, inFlight: 1, firstRead: 16 * 1024, workers: 2 }; // from scanTuning()
 const status = document.getElementById("status");
 const result = document.getElementById("result");
 const picker = document.getElementById("picker");
@@ -98,30 +105,28 @@ async function dicomParserRun(files, options) {
 
 async function headReadsRun(files) {
   let bytesRead = 0;
-  await eachRead(files, (file) => file.slice(0, HEAD_BYTES).arrayBuffer(), (bytes) => {
+  await eachRead(files, (file) => file.slice(0, tuning.firstRead).arrayBuffer(), (bytes) => {
     bytesRead += bytes.byteLength;
   });
   return { bytesRead, instances: null, studies: null, skipped: null };
 }
 
-// The floor with the reads in Web Workers: each worker reads the heads of a
-// batch of files and transfers the buffers back (as auraloader's workers do),
-// with `arrayBuffer()` or with FileReaderSync.
-const WORKER_BATCH = 16;
+// The floors in Web Workers: each worker gets a batch of files and makes
+// their head Blobs (`slice`), then, by `mode`: "blobs" also makes the Blob of
+// all the heads and reads nothing; "batch" reads that Blob with one
+// arrayBuffer() and transfers it back (as auraloader's workers do); "each"
+// reads every head with its own arrayBuffer() and transfers them back.
 const floorWorkerScript = `
 self.onmessage = async (event) => {
-  const { id, files, bytes, sync, composite } = event.data;
-  let buffers;
-  if (composite) {
-    const slices = files.map((f) => f.slice(0, Math.min(f.size, bytes)));
-    const all = await new Blob(slices).arrayBuffer();
-    let at = 0;
-    buffers = slices.map((s) => all.slice(at, (at += s.size)));
-  } else if (sync) {
-    const reader = new FileReaderSync();
-    buffers = files.map((f) => reader.readAsArrayBuffer(f.slice(0, Math.min(f.size, bytes))));
+  const { id, files, bytes, mode } = event.data;
+  const slices = files.map((f) => f.slice(0, bytes));
+  let buffers = [];
+  if (mode === "blobs") {
+    new Blob(slices);
+  } else if (mode === "batch") {
+    buffers = [await new Blob(slices).arrayBuffer()];
   } else {
-    buffers = await Promise.all(files.map((f) => f.slice(0, Math.min(f.size, bytes)).arrayBuffer()));
+    buffers = await Promise.all(slices.map((s) => s.arrayBuffer()));
   }
   self.postMessage({ id, buffers }, buffers);
 };`;
@@ -129,8 +134,7 @@ let floorWorkers = null;
 function startFloorWorkers() {
   if (floorWorkers) return floorWorkers;
   const url = URL.createObjectURL(new Blob([floorWorkerScript], { type: "text/javascript" }));
-  const count = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
-  floorWorkers = Array.from({ length: count }, () => {
+  floorWorkers = Array.from({ length: Math.max(1, tuning.workers) }, () => {
     const worker = new Worker(url);
     const waiting = new Map();
     worker.onmessage = (event) => {
@@ -142,7 +146,7 @@ function startFloorWorkers() {
   return floorWorkers;
 }
 let nextRequest = 0;
-function workerHeads(files, sync, composite) {
+function workerHeads(files, mode) {
   const pool = startFloorWorkers();
   const target = pool.reduce((a, b) => (b.busy < a.busy ? b : a));
   const id = nextRequest++;
@@ -152,22 +156,39 @@ function workerHeads(files, sync, composite) {
       target.busy -= 1;
       resolve(buffers);
     });
-    target.worker.postMessage({ id, files, bytes: HEAD_BYTES, sync, composite });
+    target.worker.postMessage({ id, files, bytes: tuning.firstRead, mode });
   });
 }
 
-async function workerHeadReadsRun(files, sync, composite = false) {
-  let bytesRead = 0;
-  const pool = startFloorWorkers();
-  const batches = [];
-  for (let i = 0; i < files.length; i += WORKER_BATCH) batches.push(files.slice(i, i + WORKER_BATCH));
-  const inFlight = pool.length * 3;
+/** Calls `consume` with each batch's answer, in order, with `inFlight`
+ * batches of `tuning.batch` files under way (`read(batch)` starts one). */
+async function eachBatch(files, inFlight, read, consume) {
   const pending = [];
   let next = 0;
-  for (let i = 0; i < batches.length; i++) {
-    while (pending.length < inFlight && next < batches.length) pending.push(workerHeads(batches[next++], sync, composite));
-    for (const buffer of await pending.shift()) bytesRead += buffer.byteLength;
+  while (next < files.length || pending.length > 0) {
+    while (pending.length < inFlight && next < files.length) {
+      pending.push(read(files.slice(next, next + tuning.batch)));
+      next += tuning.batch;
+    }
+    consume(await pending.shift());
   }
+}
+
+async function workerFloorRun(files, mode) {
+  let bytesRead = 0;
+  const inFlight = startFloorWorkers().length * tuning.inFlight;
+  await eachBatch(files, inFlight, (batch) => workerHeads(batch, mode), (buffers) => {
+    for (const buffer of buffers) bytesRead += buffer.byteLength;
+  });
+  return { bytesRead, instances: null, studies: null, skipped: null };
+}
+
+async function mainBatchFloorRun(files) {
+  let bytesRead = 0;
+  const read = (batch) => new Blob(batch.map((f) => f.slice(0, tuning.firstRead))).arrayBuffer();
+  await eachBatch(files, tuning.inFlight, read, (buffer) => {
+    bytesRead += buffer.byteLength;
+  });
   return { bytesRead, instances: null, studies: null, skipped: null };
 }
 
@@ -185,24 +206,44 @@ async function main() {
   const manifest = await (await fetch("manifest.json")).json();
   const wasm = await import("/npm/auraloader.js");
   await wasm.default({ module_or_path: "/npm/auraloader_bg.wasm" });
+  const fresh = [];
+  for (let r = 1; r <= runs; r++) {
+    const input = document.createElement("input");
+    Object.assign(input, { type: "file", multiple: true, id: `fresh${r}` });
+    picker.after(input);
+    fresh.push(input);
+  }
   status.textContent = "waiting for files";
-  await new Promise((resolve) => picker.addEventListener("change", resolve, { once: true }));
-  const files = Array.from(picker.files);
   const paths = manifest.files.map((f) => f.path);
+  for (let i = 0; i < 600 && [picker, ...fresh].some((p) => p.files.length < paths.length); i++) await sleep(100);
+  const files = Array.from(picker.files);
+  const freshFiles = fresh.map((input) => Array.from(input.files));
+  freshFiles.forEach((list) => {
+    // Names only: a look at the size would make the browser stat the file.
+    if (list.length !== paths.length || list.some((f, i) => f.name !== files[i].name)) {
+      throw new Error("a fresh picker holds other files than #picker");
+    }
+  });
   if (files.length !== paths.length) {
     throw new Error(`${files.length} files selected, ${paths.length} in the manifest`);
   }
+  const sizesStart = performance.now();
   files.forEach((file, i) => {
     const entry = manifest.files[i];
     if (file.size !== entry.size || file.name !== entry.path.split("/").pop()) {
       throw new Error(`file ${i} is ${file.name} (${file.size} bytes), expected ${entry.path}`);
     }
   });
+  const firstSizesMs = performance.now() - sizesStart;
   const bytesTotal = manifest.files.reduce((n, f) => n + f.size, 0);
 
+  const warmStart = performance.now();
+  const warmed = await wasm.warmScan();
+  const warmScanMs = performance.now() - warmStart;
   const firstCallStart = performance.now();
   await wasm.scanFiles([files[0]], [paths[0]], () => {});
   const firstScanCallMs = performance.now() - firstCallStart;
+  tuning = await wasm.scanTuning();
 
   const readers = [
     ["auraloader scanFiles", (list) => auraloaderRun(wasm.scanFiles, list, paths.slice(0, list.length))],
@@ -211,21 +252,26 @@ async function main() {
       (list) =>
         auraloaderRun((f, p, cb) => wasm.scanFilesWith(f, p, cb, { workers: 0 }), list, paths.slice(0, list.length)),
     ],
-    ["head reads only", (list) => headReadsRun(list)],
-    ["head reads only, workers", (list) => workerHeadReadsRun(list, false)],
-    ["head reads only, workers, FileReaderSync", (list) => workerHeadReadsRun(list, true)],
-    ["head reads only, workers, one read per batch", (list) => workerHeadReadsRun(list, false, true)],
+    [
+      "auraloader scanFiles, Files never looked at",
+      (list, run) => auraloaderRun(wasm.scanFiles, run >= 0 ? freshFiles[run] : list, paths.slice(0, list.length)),
+    ],
+    ["floor: head Blobs only, workers", (list) => workerFloorRun(list, "blobs")],
+    ["floor: batched head reads, workers", (list) => workerFloorRun(list, "batch")],
+    ["floor: batched head reads, main thread", (list) => mainBatchFloorRun(list)],
+    ["floor: one read per file, main thread", (list) => headReadsRun(list)],
+    ["floor: one read per file, workers", (list) => workerFloorRun(list, "each")],
     ["dicom-parser full parse", (list) => dicomParserRun(list, {})],
     ["dicom-parser untilTag x7fe00010", (list) => dicomParserRun(list, { untilTag: "x7fe00010" })],
   ];
   const results = [];
   for (const [name, run] of readers) {
-    await run(files.slice(0, 1)); // warm-up
+    await run(files.slice(0, 1), -1); // warm-up
     const measured = [];
     for (let r = 0; r < runs; r++) {
       status.textContent = `${name}: run ${r + 1} of ${runs}`;
       await sleep(200);
-      measured.push(await timed(() => run(files)));
+      measured.push(await timed(() => run(files, r)));
     }
     const times = measured.map((m) => m.ms).sort((a, b) => a - b);
     const last = measured[measured.length - 1];
@@ -247,7 +293,11 @@ async function main() {
     files: files.length,
     bytesTotal,
     runs,
+    firstSizesMs,
+    warmScanMs,
+    warmed,
     firstScanCallMs,
+    tuning,
     hardwareConcurrency: navigator.hardwareConcurrency,
     userAgent: navigator.userAgent,
     results,
