@@ -246,6 +246,8 @@ fn generate(
         preamble: true,
         junk: false,
         dicomdir: false,
+        patient_count: None,
+        hostile: false,
         seed,
     };
     tree.pixel_bytes = (kib * 1024).saturating_sub(header_len(&tree)?);
