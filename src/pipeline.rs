@@ -30,13 +30,17 @@ pub struct StudyJob {
     pub files: Vec<DroppedFile>,
 }
 
-/// Tuning the host page may set (`chunkSize`, `parallelUploads`).
+/// Tuning the host page may set (`chunkSize`, `parallelUploads`,
+/// `stallTimeoutMs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PipelineOptions {
     /// Bytes per tus PATCH.
     pub chunk_size: u64,
     /// Studies sent at once.
     pub parallel_uploads: u32,
+    /// A tus request without progress or answer for this long is aborted
+    /// and retried.
+    pub stall_timeout_ms: u64,
 }
 
 impl Default for PipelineOptions {
@@ -44,6 +48,7 @@ impl Default for PipelineOptions {
         Self {
             chunk_size: auraloader_core::tus::TusConfig::DEFAULT_CHUNK_SIZE,
             parallel_uploads: 2,
+            stall_timeout_ms: auraloader_core::tus::TusConfig::DEFAULT_STALL_TIMEOUT_MS,
         }
     }
 }
@@ -59,7 +64,7 @@ pub struct UploadJob {
     pub config: UploaderConfig,
     /// The studies, in table order.
     pub studies: Vec<StudyJob>,
-    /// Chunk size and parallelism.
+    /// Chunk size, parallelism and stall timeout.
     pub options: PipelineOptions,
 }
 

@@ -63,6 +63,9 @@ pub struct WidgetConfig {
     /// Studies sent at once.
     #[serde(default)]
     pub parallel_uploads: Option<u32>,
+    /// Milliseconds without progress after which a tus request is retried.
+    #[serde(default)]
+    pub stall_timeout_ms: Option<u64>,
     /// Instances to leave out, besides the default rules.
     #[serde(default)]
     pub reject_rules: Vec<RejectRuleOption>,
@@ -877,6 +880,9 @@ async fn run_upload(shared: Shared, generation: u64) {
                 parallel_uploads: config
                     .parallel_uploads
                     .unwrap_or(PipelineOptions::default().parallel_uploads),
+                stall_timeout_ms: config
+                    .stall_timeout_ms
+                    .unwrap_or(PipelineOptions::default().stall_timeout_ms),
             },
         };
         let weak = Rc::downgrade(&shared);

@@ -3,7 +3,7 @@
 //! study k uploads, in the page's shared Web Workers or on the main thread),
 //! then sends it with the tus driver ([`TusDriver`]) to the endpoint of
 //! `GET /uploader/config` with the lift token, `Upload-Metadata` as
-//! `docs/spec/TUS.md` says, the host page's chunk size, and at most
+//! `docs/spec/TUS.md` says, the host page's chunk size and stall timeout, and at most
 //! `parallelUploads` studies on the wire at once. Each study's upload URL is
 //! kept in `localStorage` under a fingerprint of the endpoint, the study,
 //! the archive's length and its files' names, sizes and modification times,
@@ -64,8 +64,8 @@ pub struct TusPipeline {
     /// How entries are compressed (default: deflate what is not compressed
     /// already).
     pub compression: Compression,
-    /// Retry delays, stall timeout and bounds of each upload (its chunk
-    /// size is replaced by the job's).
+    /// Retry delays and bounds of each upload (its chunk size and stall
+    /// timeout are replaced by the job's).
     pub tus: TusConfig,
     /// `localStorage` namespace of the upload URLs kept for a resume.
     pub namespace: String,
@@ -418,6 +418,7 @@ impl TusPipeline {
         let key = fingerprint(&lift.endpoint, &uid, length, &stamps(&study.files));
         let mut tus = self.tus.clone();
         tus.chunk_size = job.options.chunk_size;
+        tus.stall_timeout_ms = job.options.stall_timeout_ms;
         let config = DriverConfig {
             tus,
             concurrency: 1,

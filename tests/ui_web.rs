@@ -397,7 +397,7 @@ fn the_constructor_rejects_unusable_configs_with_clear_messages() {
 
     let fine = config(
         "x",
-        json!({"theme": "dark", "chunkSize": 1048576, "parallelUploads": 3,
+        json!({"theme": "dark", "chunkSize": 1048576, "parallelUploads": 3, "stallTimeoutMs": 10000,
                "strings": {"title": "Hochladen"}, "allowedModalities": ["CT"],
                "rejectRules": [{"description": "no SR", "modality": "SR"}],
                "patientId": "p-1", "context": {"referral_id": "r-1"}}),
@@ -706,6 +706,14 @@ async fn a_rejected_token_during_upload_offers_only_start_over() {
         mounted.text().contains("upload token expired")
     })
     .await;
+    let hint = mounted.query(".aul-error-hint").expect("the auth hint");
+    assert!(
+        hint.text_content()
+            .unwrap_or_default()
+            .contains("Reload the page"),
+        "{:?}",
+        hint.text_content()
+    );
     assert!(mounted.query("button.aul-retry").is_none());
     assert!(
         !call_paths().contains(&"/uploader/upload/start".to_owned()),

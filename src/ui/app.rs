@@ -102,9 +102,62 @@ pub fn announcement(s: &Strings, state: &State) -> String {
         },
         Step::Complete => s.complete_title.clone(),
         Step::Error => match &state.failure {
+            Some(failure) if failure.code == super::error::AUTH_FAILED => format!(
+                "{}: {} {}",
+                s.error_title, failure.message, s.error_auth_hint
+            ),
             Some(failure) => format!("{}: {}", s.error_title, failure.message),
             None => s.error_title.clone(),
         },
         Step::Cancelled => s.cancelled_title.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::state::Failure;
+
+    fn failed(failure: Failure) -> State {
+        State {
+            step: Step::Error,
+            failure: Some(failure),
+            ..State::default()
+        }
+    }
+
+    #[test]
+    fn a_refused_token_is_announced_with_what_to_do() {
+        let s = Strings::default();
+        let said = announcement(
+            &s,
+            &failed(Failure::new(
+                "auth_failed",
+                "upload token has expired",
+                Some(401),
+            )),
+        );
+        assert_eq!(
+            said,
+            format!(
+                "Upload failed: upload token has expired {}",
+                s.error_auth_hint
+            )
+        );
+        assert!(s.error_auth_hint.contains("Reload the page"));
+    }
+
+    #[test]
+    fn other_failures_are_announced_without_the_token_hint() {
+        let s = Strings::default();
+        let said = announcement(
+            &s,
+            &failed(Failure::new(
+                "network_error",
+                "the connection dropped",
+                None,
+            )),
+        );
+        assert_eq!(said, "Upload failed: the connection dropped");
     }
 }

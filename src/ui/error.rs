@@ -1,4 +1,5 @@
-//! The error step: what went wrong, and Retry where retrying makes sense.
+//! The error step: what went wrong, what to do about a refused token, and
+//! Retry where retrying makes sense.
 
 use std::rc::Rc;
 
@@ -7,6 +8,10 @@ use yew::prelude::*;
 use super::command::Command;
 use super::state::{Failure, Recovery};
 use super::strings::Strings;
+
+/// The failure code of a refused upload token or lift token: a new page
+/// load (a new token from the host page) is the way out.
+pub const AUTH_FAILED: &str = "auth_failed";
 
 /// Properties of [`ErrorStep`].
 #[derive(Properties, PartialEq, Clone)]
@@ -39,6 +44,9 @@ pub fn error_step(props: &ErrorStepProps) -> Html {
             <h2 tabindex="-1" ref={props.heading.clone()}>{ s.error_title.clone() }</h2>
             if let Some(failure) = &props.failure {
                 <p class="aul-error-message">{ failure.message.clone() }</p>
+                if failure.code == AUTH_FAILED {
+                    <p class="aul-error-hint">{ s.error_auth_hint.clone() }</p>
+                }
             }
             <div class="aul-actions">
                 if retryable {

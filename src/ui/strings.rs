@@ -101,6 +101,9 @@ pub struct Strings {
     pub upload_more: String,
     /// Heading of the error step.
     pub error_title: String,
+    /// Shown under the message when the server refused the upload token or
+    /// the tus lift token (`auth_failed`): what the user can do.
+    pub error_auth_hint: String,
     /// Retry button.
     pub retry: String,
     /// Start-over button.
@@ -164,6 +167,7 @@ impl Default for Strings {
             complete_text: s("Studies uploaded: {count}."),
             upload_more: s("Upload more"),
             error_title: s("Upload failed"),
+            error_auth_hint: s("Your upload permission has expired or is not valid. Reload the page and add the same files again: what was already sent is not sent again."),
             retry: s("Retry"),
             start_over: s("Start over"),
             cancelled_title: s("Upload cancelled"),

@@ -430,7 +430,7 @@ test("a PATCH without an answer is aborted as stalled and the upload goes on", a
     assert.equal(retries.length, 1, JSON.stringify(retries));
     assert.match(retries[0].message, /nothing moved for 2 s/);
     const patches = proxy.log.filter((e) => e.method === "PATCH");
-    assert.equal(patches[1].fault, "hung");
+    assert.equal(patches[1].fault, "hung; the client gave up");
     assert.equal(proxy.log[proxy.log.indexOf(patches[1]) + 1].method, "HEAD");
     assert.equal(patches[2].offset, CHUNK, "the lost chunk is sent again from the server's offset");
   } finally {

@@ -82,9 +82,22 @@ test("the README's TypeScript example compiles under strict", () => {
   assert.equal(status, 0, output);
 });
 
+test("auraloader's optional settings type-check", () => {
+  const { status, output } = check(`${PRELUDE}
+new StandaloneAuraloader({
+  apiToken: "k", apiBaseUrl: "u", uploadToken: token, containerId: "c",
+  chunkSize: 1048576, parallelUploads: 3, stallTimeoutMs: 10000,
+  rejectRules: [{ description: "no SR", modality: "SR" }], allowedModalities: ["CT"],
+});
+export {};
+`);
+  assert.equal(status, 0, output);
+});
+
 test("wrong configs, callbacks and results are type errors", () => {
   const wrong = [
     ["a missing uploadToken", `new StandaloneAuraloader({ apiToken: "k", apiBaseUrl: "u", containerId: "c" });`],
+    ["a stall timeout as text", `new StandaloneAuraloader({ apiToken: "k", apiBaseUrl: "u", uploadToken: token, containerId: "c", stallTimeoutMs: "30000" });`],
     ["an unknown theme", `new StandaloneAuraloader({ apiToken: "k", apiBaseUrl: "u", uploadToken: token, containerId: "c", theme: "purple" });`],
     ["an unknown string key", `new StandaloneAuraloader({ apiToken: "k", apiBaseUrl: "u", uploadToken: token, containerId: "c", strings: { titel: "x" } });`],
     ["a callback of the wrong type", `new StandaloneAuraloader({ apiToken: "k", apiBaseUrl: "u", uploadToken: token, containerId: "c", callbacks: { onStateChange: (s: number) => s } });`],

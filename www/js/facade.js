@@ -58,6 +58,12 @@ function checkExtras(config) {
   ) {
     throw new Error("parallelUploads must be a whole number from 1 to 16");
   }
+  if (
+    config.stallTimeoutMs !== undefined &&
+    !(Number.isInteger(config.stallTimeoutMs) && config.stallTimeoutMs >= 1000 && config.stallTimeoutMs <= 3600000)
+  ) {
+    throw new Error("stallTimeoutMs must be a whole number of milliseconds from 1000 to 3600000");
+  }
   if (config.rejectRules !== undefined) {
     if (!Array.isArray(config.rejectRules)) throw new Error("rejectRules must be an array");
     config.rejectRules.forEach((rule, i) => {

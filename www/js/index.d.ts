@@ -173,6 +173,8 @@ export interface AuraloaderStrings {
   completeText: string;
   uploadMore: string;
   errorTitle: string;
+  /** Under the message when a token was refused (`auth_failed`). */
+  errorAuthHint: string;
   retry: string;
   startOver: string;
   cancelledTitle: string;
@@ -210,6 +212,11 @@ export interface StandaloneAuraloaderConfig {
   chunkSize?: number;
   /** Studies uploaded at once, 1 to 16. */
   parallelUploads?: number;
+  /**
+   * Milliseconds an upload request may go without progress or answer before
+   * it is aborted and retried, 1000 to 3600000. Default 30000.
+   */
+  stallTimeoutMs?: number;
   /** Instances to leave out, besides the built-in rule for Philips ExamCards. */
   rejectRules?: RejectRule[];
   /** Modalities accepted (e.g. `["CT", "MR"]`); series of others are left out. Default: all. */

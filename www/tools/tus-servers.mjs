@@ -1,15 +1,16 @@
-// Servers for the browser tus tests (tests/node/tus.test.mjs) and
-// `cargo xtask bench tus` (www/bench/tus.mjs), all on 127.0.0.1 with ports
+// Servers for the browser tus tests (tests/node/tus.test.mjs), the
+// end-to-end suite (tests/e2e/) and `cargo xtask bench tus`
+// (www/bench/tus.mjs), all on 127.0.0.1 with ports
 // picked by the OS:
 //
 // - startStatic: the page, the built npm package and test files;
 // - startTusServer: the official Node tus server (@tus/server with
 //   @tus/file-store) storing into a directory;
-// - startProxy: a tus-aware proxy in front of it that logs every request
-//   but CORS preflights (method, Upload-Offset, body bytes, status) and
-//   injects faults: a
-//   connection dropped after N body bytes of a PATCH, or a 503 with
-//   Retry-After.
+// - startProxy: a tus-aware proxy in front of a tus server that logs every
+//   request but CORS preflights (method, Upload-Offset, body bytes, status)
+//   and injects faults: a connection dropped after N body bytes of a PATCH,
+//   a 503 with Retry-After, a PATCH that never answers, a PATCH held until
+//   the test lets it through; and can limit the upload rate.
 
 import { createServer, request as httpRequest } from "node:http";
 import { createReadStream, readFileSync, statSync } from "node:fs";
@@ -105,33 +106,67 @@ export async function startTusServer({ www, directory }) {
 
 /**
  * A proxy to `target` (an origin) that logs tus requests and injects faults.
+ *
  * `faults` is a list of {patch: n, drop: bytes} (the n-th PATCH, counting
  * from 1, loses its connection after `bytes` body bytes reached the server)
  * or {patch: n, status: 503, retryAfter: s} (the n-th PATCH is answered with
  * that status without reaching the server) or {patch: n, hang: true} (the
- * n-th PATCH's body is read and dropped, and no answer ever comes). With `closeConnections`, every
- * answer closes its connection: Chromium silently re-sends a request whose
- * reused keep-alive connection is reset, so a dropped PATCH only reaches the
- * page as a network error on a fresh connection. Resolves to {origin, log,
- * close}.
+ * n-th PATCH's body is read and dropped, and no answer ever comes) or
+ * {patch: n, holdUntil: promise} (the n-th PATCH waits in the proxy, body
+ * unread, and is forwarded, headers and all, once the promise settles; if
+ * the client gives up first it is dropped). The list is read at each PATCH,
+ * so a test may push faults while the upload runs.
+ *
+ * With `closeConnections`, every answer closes its connection: Chromium
+ * silently re-sends a request whose reused keep-alive connection is reset,
+ * so a dropped PATCH only reaches the page as a network error on a fresh
+ * connection. With `bytesPerSecond` (or `setRate(n)` later; `null` for no
+ * limit) each request body is forwarded at most that fast, like a slow
+ * uplink.
+ *
+ * The log has one entry per request but CORS preflights: {method, path,
+ * offset (Upload-Offset), length (Upload-Length), bytes (body bytes
+ * forwarded), status, location and answerOffset (the answer's Location
+ * and Upload-Offset), fault (what was injected; a hung PATCH becomes
+ * "hung; the client gave up" with gaveUpAt when the client closes it), at
+ * (Date.now() when it arrived), aborted (the client went away before its
+ * body ended)}. Resolves to {origin, log, setRate, close}.
  */
-export async function startProxy({ target, faults = [], closeConnections = false }) {
+export async function startProxy({ target, faults = [], closeConnections = false, bytesPerSecond = null }) {
   const log = [];
   let patches = 0;
+  let rate = bytesPerSecond;
+  const header = (req, name) => (req.headers[name] === undefined ? null : Number(req.headers[name]));
   const server = createServer((req, res) => {
     const entry = {
       method: req.method,
       path: new URL(req.url, "http://x").pathname,
-      offset: req.headers["upload-offset"] === undefined ? null : Number(req.headers["upload-offset"]),
+      offset: header(req, "upload-offset"),
+      length: header(req, "upload-length"),
       bytes: 0,
       status: null,
+      location: null,
+      answerOffset: null,
       fault: null,
+      at: Date.now(),
+      aborted: false,
     };
     if (req.method !== "OPTIONS") log.push(entry);
+    let ended = false;
+    req.on("end", () => {
+      ended = true;
+    });
+    req.on("close", () => {
+      if (!ended) entry.aborted = true;
+    });
     const n = req.method === "PATCH" ? ++patches : 0;
     const fault = n > 0 ? faults.find((f) => f.patch === n) : undefined;
     if (fault?.hang) {
       entry.fault = "hung";
+      res.on("close", () => {
+        entry.fault = "hung; the client gave up";
+        entry.gaveUpAt = Date.now();
+      });
       req.resume();
       return;
     }
@@ -152,49 +187,86 @@ export async function startProxy({ target, faults = [], closeConnections = false
       req.resume();
       return;
     }
-    const url = new URL(req.url, target);
-    const upstream = httpRequest(
-      url,
-      { method: req.method, headers: req.headers },
-      (answer) => {
+    const forward = () => {
+      const url = new URL(req.url, target);
+      const upstream = httpRequest(url, { method: req.method, headers: req.headers }, (answer) => {
         entry.status = answer.statusCode;
+        entry.location = answer.headers.location ?? null;
+        entry.answerOffset = answer.headers["upload-offset"] === undefined ? null : Number(answer.headers["upload-offset"]);
         const headers = { ...answer.headers };
         if (closeConnections) headers.connection = "close";
         res.writeHead(answer.statusCode, headers);
         answer.pipe(res);
-      },
-    );
-    upstream.on("error", () => {
-      if (!res.headersSent) res.writeHead(502);
-      res.end();
-    });
-    let dropped = false;
-    req.on("data", (chunk) => {
-      if (dropped) return;
-      if (fault?.drop !== undefined && entry.bytes + chunk.length > fault.drop) {
-        const part = chunk.subarray(0, Math.max(0, fault.drop - entry.bytes));
-        entry.bytes += part.length;
-        dropped = true;
-        entry.fault = `dropped after ${entry.bytes} bytes`;
-        upstream.write(part, () => {
-          upstream.destroy();
-          req.socket.destroy();
-        });
-        return;
-      }
-      entry.bytes += chunk.length;
-      if (!upstream.write(chunk)) {
+      });
+      upstream.on("error", () => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+      // The body goes through one chunk at a time, in order: the request
+      // is paused while a chunk waits for the rate limit or for upstream
+      // to drain.
+      let dropped = false;
+      let queue = Promise.resolve();
+      const then = (step) => {
+        queue = queue.then(step).catch(() => upstream.destroy());
+      };
+      const drained = () => new Promise((r) => upstream.once("drain", r));
+      req.on("data", (chunk) => {
         req.pause();
-        upstream.once("drain", () => req.resume());
-      }
-    });
-    req.on("end", () => {
-      if (!dropped) upstream.end();
-    });
-    req.on("error", () => upstream.destroy());
+        then(async () => {
+          if (rate) await new Promise((r) => setTimeout(r, (chunk.length * 1000) / rate));
+          if (dropped || upstream.destroyed) return;
+          if (fault?.drop !== undefined && entry.bytes + chunk.length > fault.drop) {
+            const part = chunk.subarray(0, Math.max(0, fault.drop - entry.bytes));
+            entry.bytes += part.length;
+            dropped = true;
+            entry.fault = `dropped after ${entry.bytes} bytes`;
+            upstream.write(part, () => {
+              upstream.destroy();
+              req.socket.destroy();
+            });
+            return;
+          }
+          entry.bytes += chunk.length;
+          if (!upstream.write(chunk)) await drained();
+          req.resume();
+        });
+      });
+      req.on("end", () => then(() => {
+        if (!dropped) upstream.end();
+      }));
+      req.on("close", () => {
+        if (!ended) upstream.destroy();
+      });
+      req.on("error", () => upstream.destroy());
+      req.resume();
+    };
+    if (fault?.holdUntil) {
+      entry.fault = "held";
+      req.pause();
+      Promise.resolve(fault.holdUntil)
+        .catch(() => {})
+        .then(() => {
+          if (entry.aborted) {
+            entry.fault = "held; the client went away";
+            return;
+          }
+          entry.fault = "held, then forwarded";
+          forward();
+        });
+      return;
+    }
+    forward();
   });
   const origin = await listen(server);
-  return { origin, log, close: () => closeServer(server) };
+  return {
+    origin,
+    log,
+    setRate: (n) => {
+      rate = n;
+    },
+    close: () => closeServer(server),
+  };
 }
 
 /** `n` deterministic pseudo-random bytes (xorshift32 from `seed`). */

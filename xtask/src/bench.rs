@@ -205,6 +205,8 @@ fn generate(options: &BenchOptions, out: &Path) -> Result<Study, String> {
         preamble: true,
         junk: false,
         dicomdir: false,
+        patient_count: None,
+        hostile: false,
         seed: 1,
     };
     tree.pixel_bytes = (options.file_kib * 1024).saturating_sub(header_len(&tree)?);

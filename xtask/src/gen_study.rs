@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 pub const USAGE: &str = "usage: cargo xtask gen-study --out DIR [options]
 
 options:
-  --studies N          studies (default 2); patients = ceil(N / 2)
+  --studies N          studies (default 2)
+  --patients N         patients (default ceil(studies / 2)); study s belongs to patient s % N,
+                       so --patients equal to --studies gives every study its own patient
   --series N           series per study (default 3)
   --instances N        instances per series (default 10)
   --pixel-bytes N      pixel payload per instance (default 65536)
@@ -17,6 +19,9 @@ options:
   --no-preamble        write DICM at byte 0 (no 128-byte preamble)
   --junk               add README.TXT, AUTORUN.INF and VIEWER/VIEWER.EXE
   --dicomdir           add a DICOMDIR
+  --hostile            add HOSTILE/EMPTY.DCM (0 bytes), HOSTILE/TRUNCATED.DCM (cut inside its
+                       header) and HOSTILE/BADLENGTH.DCM (an element declaring 4 GiB), and give
+                       the first patient's studies HTML/script markup as name and description
   --seed S             seed of every UID, name and byte (default 1)";
 
 /// Parsed options: the tree and where to write it.
@@ -47,6 +52,13 @@ impl Options {
             match arg.as_str() {
                 "--out" => out = Some(PathBuf::from(value("--out")?)),
                 "--studies" => tree.studies = to_usize(number(arg, value(arg)?)?)?,
+                "--patients" => {
+                    let n = to_usize(number(arg, value(arg)?)?)?;
+                    if n == 0 {
+                        return Err(format!("--patients must be at least 1\n\n{USAGE}"));
+                    }
+                    tree.patient_count = Some(n);
+                }
                 "--series" => tree.series = to_usize(number(arg, value(arg)?)?)?,
                 "--instances" => tree.instances = to_usize(number(arg, value(arg)?)?)?,
                 "--pixel-bytes" => tree.pixel_bytes = to_usize(number(arg, value(arg)?)?)?,
@@ -59,6 +71,7 @@ impl Options {
                 "--no-preamble" => tree.preamble = false,
                 "--junk" => tree.junk = true,
                 "--dicomdir" => tree.dicomdir = true,
+                "--hostile" => tree.hostile = true,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown option {other:?}\n\n{USAGE}")),
             }
@@ -150,6 +163,9 @@ mod tests {
             "--no-preamble",
             "--junk",
             "--dicomdir",
+            "--patients",
+            "3",
+            "--hostile",
             "--seed",
             "9",
         ]))
@@ -167,6 +183,8 @@ mod tests {
                     preamble: false,
                     junk: true,
                     dicomdir: true,
+                    patient_count: Some(3),
+                    hostile: true,
                     seed: 9,
                 },
             }
@@ -179,6 +197,7 @@ mod tests {
         assert!(Options::from_args(&args(&["--out", "x", "--studies", "two"])).is_err());
         assert!(Options::from_args(&args(&["--out", "x", "--transfer-syntax", "rle"])).is_err());
         assert!(Options::from_args(&args(&["--out"])).is_err());
+        assert!(Options::from_args(&args(&["--out", "x", "--patients", "0"])).is_err());
     }
 
     #[test]
@@ -198,6 +217,50 @@ mod tests {
         assert!(out.join("DICOMDIR").is_file());
         assert!(out.join("VIEWER/VIEWER.EXE").is_file());
         assert!(out.join("PAT01/ST001/SE001").is_dir());
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+
+    #[test]
+    fn writes_one_patient_per_study_and_the_hostile_files() {
+        let out = std::env::temp_dir().join(format!("gen-study-hostile-{}", std::process::id()));
+        let options = Options::from_args(&args(&[
+            "--out",
+            &out.to_string_lossy(),
+            "--studies",
+            "3",
+            "--patients",
+            "3",
+            "--series",
+            "1",
+            "--instances",
+            "1",
+            "--pixel-bytes",
+            "10",
+            "--hostile",
+        ]))
+        .unwrap();
+        let (files, _) = write_tree(&options.tree, &out).unwrap();
+        assert_eq!(files, 3 + 3);
+        for patient in ["PAT01/ST001", "PAT02/ST002", "PAT03/ST003"] {
+            assert!(out.join(patient).is_dir(), "{patient}");
+        }
+        assert_eq!(
+            std::fs::metadata(out.join("HOSTILE/EMPTY.DCM"))
+                .unwrap()
+                .len(),
+            0
+        );
+        assert!(out.join("HOSTILE/TRUNCATED.DCM").is_file());
+        assert!(out.join("HOSTILE/BADLENGTH.DCM").is_file());
+        let first = std::fs::read_dir(out.join("PAT01/ST001/SE001"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let bytes = std::fs::read(first).unwrap();
+        let markup = auraloader_core::synth::HOSTILE_PATIENT_NAME.as_bytes();
+        assert!(bytes.windows(markup.len()).any(|w| w == markup));
         std::fs::remove_dir_all(&out).unwrap();
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! - `setup`: installs what builds and tests need (idempotent, fast when done)
 //! - `build`: the npm package, the script-tag file and the demo under `dist/`
-//! - `test`: every check, ending with one summary line
+//! - `test`: every check, ending with one summary line (`--only` picks steps)
 //! - `demo`: build, then serve the demo page on 127.0.0.1:8080
 //! - `gen-study`: write a folder of synthetic DICOM studies
 //! - `bench`: measure (`bench scan`: the header scan, native and in Chromium;
@@ -26,7 +26,8 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   setup              install the wasm target, wasm-bindgen-cli, Chromium + chromedriver, npm dev deps
   build [--dev]      build dist/npm, dist/standalone-auraloader.js and dist/demo (--dev: no wasm-opt, debug wasm)
-  test               fmt, clippy, native tests, wasm tests in headless Chromium, package tests
+  test [--only S]    fmt, clippy, native tests, wasm tests in headless Chromium, package tests,
+                     demo page and end-to-end suite (--only e2e: just the suite; test --help)
   demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)
   gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)
   bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("setup") => setup::run(setup::Need::Everything).map(|_| ()),
         Some("build") => build::run(&build::Options::from_args(&args[1..])).map(|_| ()),
-        Some("test") => test::run(),
+        Some("test") => test::run(&args[1..]),
         Some("demo") => serve::demo(&args[1..]),
         Some("gen-study") => gen_study::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),

@@ -1,10 +1,11 @@
 //! `cargo xtask test`: every check the project has, in one command. Each step
 //! runs even when an earlier one failed (so one run shows every problem), and
-//! the last line sums the tests of all steps.
+//! the last line sums the tests of all steps. `--only` picks steps.
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 use crate::build::{self, Options};
 use crate::setup::{self, Need, Tools};
@@ -23,96 +24,206 @@ struct Counts {
     failed: u64,
 }
 
-/// Runs every step and prints the summary line.
-pub fn run() -> Result<(), String> {
-    let tools = setup::run(Need::Everything)?;
-    let root = util::root();
-    let mut steps: Vec<(&str, Step)> = Vec::new();
+/// Usage of `cargo xtask test`.
+pub const USAGE: &str = "usage: cargo xtask test [--only STEP[,STEP...]]
 
-    let mut fmt = util::cargo();
-    fmt.args(["fmt", "--all", "--", "--check"]);
-    steps.push(("fmt", step(&mut fmt, &root)));
+Runs every step (each even when an earlier one failed) and sums the tests.
+--only runs the named steps alone (the build comes along when a step needs it):
+  fmt       cargo fmt --check
+  clippy    clippy, native and wasm32, -D warnings
+  native    cargo test --workspace
+  wasm      the wasm-bindgen-test suites in headless Chromium
+  build     cargo xtask build
+  node      the package tests in Node (tests/node)
+  demo      the demo page in headless Chromium (tests/e2e/demo_flow.mjs)
+  e2e       the end-to-end suite in headless Chromium (tests/e2e/*.test.mjs)";
 
-    let mut clippy = util::cargo();
-    clippy.args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    steps.push(("clippy", step(&mut clippy, &root)));
+/// The steps, by the names `--only` takes, in the order they run.
+const STEPS: [&str; 8] = [
+    "fmt", "clippy", "native", "wasm", "build", "node", "demo", "e2e",
+];
 
-    let mut clippy_wasm = util::cargo();
-    clippy_wasm.args([
-        "clippy",
-        "--package",
-        "auraloader",
-        "--all-targets",
-        "--target",
-        "wasm32-unknown-unknown",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    steps.push(("clippy (wasm)", step(&mut clippy_wasm, &root)));
+/// Which steps to run.
+#[derive(Debug, PartialEq, Eq)]
+struct Selection(Vec<&'static str>);
 
-    let mut native = util::cargo();
-    native.args(["test", "--workspace"]);
-    steps.push(("native tests", step(&mut native, &root)));
-
-    steps.push(("wasm tests (headless Chromium)", wasm_tests(&tools, &root)));
-
-    let built = build::build(&tools, &Options { dev: false });
-    let build_ok = built.is_ok();
-    steps.push((
-        "build",
-        Step {
-            counts: Counts::default(),
-            error: built.err(),
-        },
-    ));
-
-    if build_ok {
-        let mut node = Command::new(&tools.node);
-        node.args(["--test", "--test-reporter=tap"])
-            .arg(root.join("tests/node"))
-            .env("AURALOADER_DIST", root.join("dist"));
-        // tests/node/tus.test.mjs uploads to the dev server too.
-        match crate::serve::build_server() {
-            Ok(server) => {
-                node.env("AURALOADER_SERVER", server);
+impl Selection {
+    fn from_args(args: &[String]) -> Result<Self, String> {
+        let mut args = args.iter();
+        let mut only: Option<Vec<&'static str>> = None;
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--only" => {
+                    let list = args
+                        .next()
+                        .ok_or_else(|| format!("--only needs a step name\n\n{USAGE}"))?;
+                    let mut chosen = only.take().unwrap_or_default();
+                    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+                        let known = STEPS.iter().find(|s| **s == name).ok_or_else(|| {
+                            format!("unknown step {name:?}: one of {}", STEPS.join(", "))
+                        })?;
+                        chosen.push(known);
+                    }
+                    only = Some(chosen);
+                }
+                other => return Err(format!("unknown option {other:?}\n\n{USAGE}")),
             }
-            Err(e) => println!("the dev server did not build, its tus test is skipped: {e}"),
         }
-        if let Some(chrome) = &tools.chrome {
-            node.env("CHROME", chrome);
-        }
-        steps.push(("package tests (Node)", step(&mut node, &root)));
-    } else {
-        steps.push((
-            "package tests (Node)",
-            Step {
-                counts: Counts::default(),
-                error: Some("not run: the build failed".to_owned()),
-            },
-        ));
+        Ok(Self(only.unwrap_or_else(|| STEPS.to_vec())))
     }
 
-    if build_ok {
-        steps.push(("demo page (headless Chromium)", demo_smoke(&tools, &root)));
+    fn wants(&self, step: &str) -> bool {
+        self.0.contains(&step)
+    }
+
+    /// Whether `dist/` must be built: for the build itself and every step
+    /// that runs on it.
+    fn needs_build(&self) -> bool {
+        ["build", "node", "demo", "e2e"]
+            .iter()
+            .any(|s| self.wants(s))
+    }
+}
+
+/// Runs the steps chosen by `args` (every step without `--only`) and prints
+/// the summary line.
+pub fn run(args: &[String]) -> Result<(), String> {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(());
+    }
+    let selection = Selection::from_args(args)?;
+    let tools = setup::run(Need::Everything)?;
+    let root = util::root();
+    let mut steps: Vec<(&str, Step, Duration)> = Vec::new();
+    let mut timed = |name: &'static str, run: &mut dyn FnMut() -> Step| {
+        let started = Instant::now();
+        let step = run();
+        steps.push((name, step, started.elapsed()));
+    };
+
+    if selection.wants("fmt") {
+        timed("fmt", &mut || {
+            let mut fmt = util::cargo();
+            fmt.args(["fmt", "--all", "--", "--check"]);
+            step(&mut fmt, &root)
+        });
+    }
+
+    if selection.wants("clippy") {
+        timed("clippy", &mut || {
+            let mut clippy = util::cargo();
+            clippy.args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            step(&mut clippy, &root)
+        });
+        timed("clippy (wasm)", &mut || {
+            let mut clippy_wasm = util::cargo();
+            clippy_wasm.args([
+                "clippy",
+                "--package",
+                "auraloader",
+                "--all-targets",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            step(&mut clippy_wasm, &root)
+        });
+    }
+
+    if selection.wants("native") {
+        timed("native tests", &mut || {
+            let mut native = util::cargo();
+            native.args(["test", "--workspace"]);
+            step(&mut native, &root)
+        });
+    }
+
+    if selection.wants("wasm") {
+        timed("wasm tests (headless Chromium)", &mut || {
+            wasm_tests(&tools, &root)
+        });
+    }
+
+    let mut build_ok = false;
+    if selection.needs_build() {
+        timed("build", &mut || {
+            let built = build::build(&tools, &Options { dev: false });
+            build_ok = built.is_ok();
+            Step {
+                counts: Counts::default(),
+                error: built.err(),
+            }
+        });
+    }
+    let not_built = || Step {
+        counts: Counts::default(),
+        error: Some("not run: the build failed".to_owned()),
+    };
+
+    if selection.wants("node") {
+        timed("package tests (Node)", &mut || {
+            if !build_ok {
+                return not_built();
+            }
+            let mut node = Command::new(&tools.node);
+            node.args(["--test", "--test-reporter=tap"])
+                .arg(root.join("tests/node"))
+                .env("AURALOADER_DIST", root.join("dist"));
+            // tests/node/tus.test.mjs uploads to the dev server too.
+            match crate::serve::build_server() {
+                Ok(server) => {
+                    node.env("AURALOADER_SERVER", server);
+                }
+                Err(e) => println!("the dev server did not build, its tus test is skipped: {e}"),
+            }
+            if let Some(chrome) = &tools.chrome {
+                node.env("CHROME", chrome);
+            }
+            step(&mut node, &root)
+        });
+    }
+
+    if selection.wants("demo") {
+        timed("demo page (headless Chromium)", &mut || {
+            if build_ok {
+                demo_smoke(&tools, &root)
+            } else {
+                not_built()
+            }
+        });
+    }
+
+    if selection.wants("e2e") {
+        timed("end-to-end (headless Chromium)", &mut || {
+            if build_ok {
+                e2e_tests(&tools, &root)
+            } else {
+                not_built()
+            }
+        });
     }
 
     let mut total = Counts::default();
     let mut failed_steps = Vec::new();
     println!("\nxtask test steps:");
-    for (name, step) in &steps {
+    for (name, step, took) in &steps {
         total.passed += step.counts.passed;
         total.failed += step.counts.failed;
         let tests = format!(
-            "{} passed, {} failed",
-            step.counts.passed, step.counts.failed
+            "{} passed, {} failed; {:.0} s",
+            step.counts.passed,
+            step.counts.failed,
+            took.as_secs_f64()
         );
         match &step.error {
             None => println!("  ok    {name} ({tests})"),
@@ -133,6 +244,87 @@ pub fn run() -> Result<(), String> {
     } else {
         Err(format!("failed: {}", failed_steps.join(", ")))
     }
+}
+
+/// The end-to-end files that run after all others, in this order.
+const E2E_LAST: [&str; 2] = ["reload.test.mjs", "big.test.mjs"];
+
+/// Runs the end-to-end suite, `tests/e2e/*.test.mjs` (its harness is
+/// `tests/e2e/harness.mjs`), with Node's test runner, one file at a time
+/// (the heavy ones last, see [`E2E_LAST`]):
+/// each file starts the dev server (built here) on a free loopback port
+/// with a temp data dir, generates its fixtures with this xtask's
+/// `gen-study` into temp dirs and removes them, and drives the built
+/// widget in the machine's Chromium with playwright-core.
+fn e2e_tests(tools: &Tools, root: &Path) -> Step {
+    let failed = |error: String| Step {
+        counts: Counts::default(),
+        error: Some(error),
+    };
+    let Some(chrome) = &tools.chrome else {
+        return failed("Chromium missing".to_owned());
+    };
+    let server = match crate::serve::build_server() {
+        Ok(server) => server,
+        Err(e) => return failed(e),
+    };
+    let xtask = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return failed(format!("cannot find the xtask binary for gen-study: {e}")),
+    };
+    let dir = root.join("tests/e2e");
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().ends_with(".test.mjs"))
+            .collect(),
+        Err(e) => return failed(format!("cannot list {}: {e}", dir.display())),
+    };
+    // The files that write hundreds of MiB run last, so that the disk they
+    // keep busy does not slow the fsyncs of the others.
+    files.sort_by_key(|p| {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+        let heavy = name
+            .as_deref()
+            .and_then(|n| E2E_LAST.iter().position(|last| *last == n));
+        (heavy, p.clone())
+    });
+    if files.is_empty() {
+        return failed(format!("no *.test.mjs in {}", dir.display()));
+    }
+    // One run of Node's test runner per file, in this order (given several
+    // files, it sorts them by name).
+    let mut total = Step {
+        counts: Counts::default(),
+        error: None,
+    };
+    let mut failed_files = Vec::new();
+    for file in &files {
+        let mut node = Command::new(&tools.node);
+        node.args([
+            "--test",
+            "--test-reporter=tap",
+            // A bound per test against a hang the tests' own waits miss.
+            "--test-timeout=1200000",
+        ])
+        .arg(file)
+        .env("AURALOADER_DIST", root.join("dist"))
+        .env("AURALOADER_SERVER", &server)
+        .env("AURALOADER_XTASK", &xtask)
+        .env("CHROME", chrome);
+        let done = step(&mut node, root);
+        total.counts.passed += done.counts.passed;
+        total.counts.failed += done.counts.failed;
+        if let Some(why) = done.error {
+            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+            failed_files.push(format!("{}: {why}", name.unwrap_or_default()));
+        }
+    }
+    if !failed_files.is_empty() {
+        total.error = Some(failed_files.join("; "));
+    }
+    total
 }
 
 /// Runs the widget's `wasm-bindgen-test` suites (`tests/web.rs`,
@@ -419,6 +611,26 @@ fn count_line(line: &str, counts: &mut Counts) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn runs_every_step_unless_told_which() {
+        let all = Selection::from_args(&[]).unwrap();
+        assert!(STEPS.iter().all(|s| all.wants(s)));
+        let only = Selection::from_args(&args(&["--only", "e2e"])).unwrap();
+        assert_eq!(only, Selection(vec!["e2e"]));
+        assert!(only.needs_build(), "the suite runs on dist/");
+        assert!(!only.wants("native"));
+        let some = Selection::from_args(&args(&["--only", "fmt,clippy"])).unwrap();
+        assert_eq!(some, Selection(vec!["fmt", "clippy"]));
+        assert!(!some.needs_build());
+        assert!(Selection::from_args(&args(&["--only", "e2"])).is_err());
+        assert!(Selection::from_args(&args(&["--only"])).is_err());
+        assert!(Selection::from_args(&args(&["--fast"])).is_err());
+    }
 
     #[test]
     fn counts_cargo_and_tap_lines() {

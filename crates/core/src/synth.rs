@@ -400,13 +400,41 @@ const PATIENTS: [SynthPatient; 4] = [
 
 const MODALITIES: [&str; 4] = ["CT", "MR", "US", "CR"];
 
+/// The patient name written for the first patient of a [`StudyTree`] with
+/// `hostile` set: HTML and script markup (family name a script, given name
+/// bold text), which a UI must show as text. Running it would open an
+/// alert. It has no `=` nor `\\`, which separate the groups and values of a
+/// DICOM person name.
+pub const HOSTILE_PATIENT_NAME: &str = "<script>alert('pwned')</script>^<b>Bold</b>";
+
+/// The study description of the first patient's studies in a hostile
+/// [`StudyTree`]: an image tag whose error handler would open an alert if
+/// the markup were ever parsed.
+pub const HOSTILE_STUDY_DESCRIPTION: &str = "<img src=x onerror=\"alert('pwned')\">";
+
+/// The hostile files of a [`StudyTree`] with `hostile` set, by path: a
+/// 0-byte file, an instance cut inside its header, and an instance with an
+/// element that declares [`ABSURD_LENGTH`] bytes.
+pub const HOSTILE_FILES: [&str; 3] = [
+    "HOSTILE/EMPTY.DCM",
+    "HOSTILE/TRUNCATED.DCM",
+    "HOSTILE/BADLENGTH.DCM",
+];
+
+/// The value length declared by the private element (0009,1001) of
+/// `HOSTILE/BADLENGTH.DCM`: far more than the file holds.
+pub const ABSURD_LENGTH: u32 = 0xFFFF_FFF0;
+
 /// A deterministic folder of synthetic studies.
 ///
-/// Patients: `ceil(studies / 2)`, so most patients have two studies; study
-/// `s` belongs to patient `s % patients`. Paths look like
-/// `PAT01/ST002/SE003/IM00004` (with `.dcm` on about half the files, chosen
-/// by the seed). With `junk`: `README.TXT`, `AUTORUN.INF` and
-/// `VIEWER/VIEWER.EXE` at the root; with `dicomdir`: a root `DICOMDIR`.
+/// Patients: `ceil(studies / 2)` unless `patient_count` says otherwise, so
+/// by default most patients have two studies; study `s` belongs to patient
+/// `s % patients`. Paths look like `PAT01/ST002/SE003/IM00004` (with `.dcm`
+/// on about half the files, chosen by the seed). With `junk`: `README.TXT`,
+/// `AUTORUN.INF` and `VIEWER/VIEWER.EXE` at the root; with `dicomdir`: a
+/// root `DICOMDIR`; with `hostile`: the [`HOSTILE_FILES`], and the first
+/// patient named [`HOSTILE_PATIENT_NAME`] with studies described as
+/// [`HOSTILE_STUDY_DESCRIPTION`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StudyTree {
     /// Number of studies.
@@ -425,6 +453,12 @@ pub struct StudyTree {
     pub junk: bool,
     /// Add a DICOMDIR.
     pub dicomdir: bool,
+    /// Number of patients; `None`: `ceil(studies / 2)`. With as many
+    /// patients as studies, every study has its own patient.
+    pub patient_count: Option<usize>,
+    /// Add the [`HOSTILE_FILES`] and give the first patient the markup name
+    /// [`HOSTILE_PATIENT_NAME`] and description [`HOSTILE_STUDY_DESCRIPTION`].
+    pub hostile: bool,
     /// Seed of every UID, name choice and pixel byte.
     pub seed: u64,
 }
@@ -441,15 +475,19 @@ impl Default for StudyTree {
             preamble: true,
             junk: false,
             dicomdir: false,
+            patient_count: None,
+            hostile: false,
             seed: 1,
         }
     }
 }
 
 impl StudyTree {
-    /// How many patients the tree has.
+    /// How many patients the tree has: `patient_count`, else
+    /// `ceil(studies / 2)`.
     pub fn patients(&self) -> usize {
-        self.studies.div_ceil(2)
+        self.patient_count
+            .unwrap_or_else(|| self.studies.div_ceil(2))
     }
 
     /// A UID under `2.25` derived from the seed and a path of indices.
@@ -479,6 +517,12 @@ impl StudyTree {
         for s in 0..self.studies {
             let p = s % patients;
             let patient = &PATIENTS[p % PATIENTS.len()];
+            let hostile = self.hostile && p == 0;
+            let name = if hostile {
+                HOSTILE_PATIENT_NAME
+            } else {
+                patient.name
+            };
             let study_uid = self.uid(&[1, s as u64]);
             let modality = MODALITIES[s % MODALITIES.len()];
             let day = 1 + (self.uid_part(&[2, s as u64]) % 28);
@@ -492,7 +536,7 @@ impl StudyTree {
                         .pixel_bytes(self.pixel_bytes)
                         .seed(self.seed ^ self.uid_part(&[3, s as u64, r as u64, i as u64]))
                         .with(tags::SPECIFIC_CHARACTER_SET, VR::CS, patient.charset)
-                        .with(tags::PATIENT_NAME, VR::PN, patient.name)
+                        .with(tags::PATIENT_NAME, VR::PN, name)
                         .with(tags::PATIENT_ID, VR::LO, &format!("SYN-{p:04}"))
                         .with(tags::PATIENT_BIRTH_DATE, VR::DA, patient.birth_date)
                         .with(tags::PATIENT_SEX, VR::CS, patient.sex)
@@ -510,7 +554,11 @@ impl StudyTree {
                         .with(
                             tags::STUDY_DESCRIPTION,
                             VR::LO,
-                            &format!("{modality} study {}", s + 1),
+                            &if hostile {
+                                HOSTILE_STUDY_DESCRIPTION.to_owned()
+                            } else {
+                                format!("{modality} study {}", s + 1)
+                            },
                         )
                         .with(
                             tags::SERIES_DESCRIPTION,
@@ -551,7 +599,54 @@ impl StudyTree {
         if self.dicomdir {
             write("DICOMDIR", &dicomdir_bytes(&listed)?)?;
         }
+        if self.hostile {
+            let [empty, truncated, bad_length] = HOSTILE_FILES;
+            write(empty, &[])?;
+            write(truncated, &self.truncated_instance()?)?;
+            write(bad_length, &self.bad_length_instance()?)?;
+        }
         Ok(())
+    }
+
+    /// An instance of its own study (UIDs apart from the tree's) for the
+    /// hostile files.
+    fn hostile_instance(&self, which: u64) -> SynthFile {
+        let uid = |part: u64| self.uid(&[9, which, part]);
+        SynthFile::new(&uid(1), &uid(2), &uid(3))
+            .syntax(SynthSyntax::ExplicitLe)
+            .pixel_bytes(256)
+            .seed(self.seed ^ which)
+            .with(tags::PATIENT_ID, VR::LO, "SYN-HOSTILE")
+    }
+
+    /// An explicit VR LE instance cut three bytes into the element header
+    /// of its Study Instance UID: the file ends inside its DICOM header.
+    fn truncated_instance(&self) -> Result<Vec<u8>, SynthError> {
+        let mut bytes = self.hostile_instance(1).to_bytes()?;
+        let at = find(&bytes, &[0x20, 0x00, 0x0D, 0x00, b'U', b'I']).ok_or_else(|| {
+            SynthError::Unsupported("no Study Instance UID element to cut".to_owned())
+        })?;
+        bytes.truncate(at + 3);
+        Ok(bytes)
+    }
+
+    /// An explicit VR LE instance whose private element (0009,1001), a UN
+    /// element before the patient and study attributes, declares
+    /// [`ABSURD_LENGTH`] bytes.
+    fn bad_length_instance(&self) -> Result<Vec<u8>, SynthError> {
+        let mut bytes = self
+            .hostile_instance(2)
+            .with(Tag(0x0009, 0x0010), VR::LO, "SYNTH")
+            .with(Tag(0x0009, 0x1001), VR::UN, "a value")
+            .to_bytes()?;
+        let at = find(&bytes, &[0x09, 0x00, 0x01, 0x10, b'U', b'N', 0, 0])
+            .ok_or_else(|| SynthError::Unsupported("no private element to damage".to_owned()))?;
+        let length = at + 8;
+        bytes
+            .get_mut(length..length + 4)
+            .ok_or_else(|| SynthError::Unsupported("private element cut short".to_owned()))?
+            .copy_from_slice(&ABSURD_LENGTH.to_le_bytes());
+        Ok(bytes)
     }
 
     fn uid_part(&self, path: &[u64]) -> u64 {
@@ -561,6 +656,11 @@ impl StudyTree {
         }
         rng.next()
     }
+}
+
+/// The first position of `needle` in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// splitmix64: small, fast and good enough for synthetic bytes.

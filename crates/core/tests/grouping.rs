@@ -8,7 +8,10 @@ use auraloader_core::scan::{
     scan_head, InstanceMeta, PersonName, Scan, ScanRules, SkipReason, SUGGESTED_FIRST_READ,
 };
 use auraloader_core::study::{group_instances, studies_map, FileKey, Grouping, StudyGrouper};
-use auraloader_core::synth::{StudyTree, SynthError, SynthSyntax};
+use auraloader_core::synth::{
+    StudyTree, SynthError, SynthSyntax, ABSURD_LENGTH, HOSTILE_FILES, HOSTILE_PATIENT_NAME,
+    HOSTILE_STUDY_DESCRIPTION,
+};
 use std::collections::BTreeSet;
 
 /// Every file of a tree, in memory.
@@ -50,6 +53,8 @@ fn tree() -> StudyTree {
         preamble: true,
         junk: true,
         dicomdir: true,
+        patient_count: None,
+        hostile: false,
         seed: 7,
     }
 }
@@ -189,6 +194,8 @@ fn every_transfer_syntax_of_the_generator_groups_the_same() {
                 preamble,
                 junk: false,
                 dicomdir: false,
+                patient_count: None,
+                hostile: false,
                 seed: 3,
             };
             let grouping = scan_and_group(&files_of(&t));
@@ -294,4 +301,101 @@ fn duplicates_keep_the_first_file_added() {
         grouping.skipped[0].reason.to_string(),
         "a copy of b/1 (same SOP Instance UID 1.2.1.1): only one is uploaded"
     );
+}
+
+#[test]
+fn a_patient_count_equal_to_the_studies_gives_each_study_its_own_patient() {
+    let tree = StudyTree {
+        studies: 3,
+        patient_count: Some(3),
+        junk: false,
+        dicomdir: false,
+        ..tree()
+    };
+    assert_eq!(tree.patients(), 3);
+    let grouping = scan_and_group(&files_of(&tree));
+    assert_eq!(grouping.studies.len(), 3);
+    assert!(grouping.skipped.is_empty(), "{:?}", grouping.skipped);
+    let ids: BTreeSet<String> = grouping
+        .studies
+        .iter()
+        .map(|s| s.patient().id.clone())
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    let warnings = check_patients(&grouping.studies, None);
+    let [PatientWarning::SeveralPatients { studies_by_patient }] = warnings.as_slice() else {
+        panic!("{warnings:?}");
+    };
+    assert_eq!(studies_by_patient.len(), 3);
+}
+
+#[test]
+fn a_hostile_tree_has_an_empty_a_truncated_and_an_absurd_length_file_and_a_markup_name() {
+    let tree = StudyTree {
+        studies: 2,
+        patient_count: Some(2),
+        junk: false,
+        dicomdir: false,
+        hostile: true,
+        ..tree()
+    };
+    let files = files_of(&tree);
+    let size = |path: &str| files.iter().find(|(p, _)| p == path).map(|(_, b)| b.len());
+    assert_eq!(size(HOSTILE_FILES[0]), Some(0));
+    assert!(size(HOSTILE_FILES[1]).is_some_and(|n| n > 132));
+    assert!(size(HOSTILE_FILES[2]).is_some_and(|n| n > 132));
+
+    let grouping = scan_and_group(&files);
+    assert_eq!(
+        grouping.studies.len(),
+        2,
+        "the hostile files form no study: {:?}",
+        grouping.skipped
+    );
+    let reason = |path: &str| {
+        grouping
+            .skipped
+            .iter()
+            .find(|s| s.key.path == path)
+            .map(|s| s.reason.clone())
+            .unwrap_or_else(|| panic!("{path} is not skipped"))
+    };
+    assert_eq!(
+        reason(HOSTILE_FILES[0]),
+        SkipReason::NotDicom {
+            why: "the file is empty".to_owned()
+        }
+    );
+    assert!(
+        matches!(reason(HOSTILE_FILES[1]), SkipReason::Truncated { .. }),
+        "{:?}",
+        reason(HOSTILE_FILES[1])
+    );
+    let SkipReason::BadLength { tag, declared, .. } = reason(HOSTILE_FILES[2]) else {
+        panic!("{:?}", reason(HOSTILE_FILES[2]));
+    };
+    assert_eq!(tag, "(0009,1001)");
+    assert_eq!(declared, u64::from(ABSURD_LENGTH));
+    assert_eq!(grouping.skipped.len(), 3, "{:?}", grouping.skipped);
+
+    // The first patient's name and description are the markup, read back
+    // verbatim (the name's display form too: given name, then family
+    // name); the second patient's are plain.
+    let hostile = grouping
+        .studies
+        .iter()
+        .find(|s| s.patient().name.raw == HOSTILE_PATIENT_NAME)
+        .expect("a study of the hostile patient");
+    assert_eq!(
+        hostile.patient().name.display,
+        "<b>Bold</b> <script>alert('pwned')</script>"
+    );
+    assert_eq!(hostile.study_description(), HOSTILE_STUDY_DESCRIPTION);
+    let plain = grouping
+        .studies
+        .iter()
+        .find(|s| s.patient().name.raw != HOSTILE_PATIENT_NAME)
+        .expect("a study of the other patient");
+    assert!(!plain.patient().name.raw.contains('<'));
+    assert!(!plain.study_description().contains('<'));
 }

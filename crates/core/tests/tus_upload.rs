@@ -6,7 +6,8 @@
 mod tus_support;
 
 use auraloader_core::tus::{
-    Action, HttpResponse, Method, RetryReason, StudyMetadata, TusError, TusEvent, UploadSpec,
+    Action, FailureKind, HttpRequest, HttpResponse, Method, RetryReason, StudyMetadata, TusConfig,
+    TusError, TusEvent, UploadSpec,
 };
 use base64::Engine as _;
 use tus_support::{
@@ -936,4 +937,105 @@ fn the_speed_counts_from_the_first_request_not_from_construction() {
     );
     let eta = upload.progress().eta_ms.unwrap();
     assert!((7_900..=8_100).contains(&eta), "80 chunks left: {eta} ms");
+}
+
+/// Creates an upload of 10 chunks and leaves its first PATCH in flight.
+fn upload_with_a_patch_in_flight() -> (auraloader_core::tus::TusUpload, HttpRequest) {
+    let mut upload = auraloader_core::tus::TusUpload::new(
+        config(CHUNK),
+        UploadSpec::new(ENDPOINT, TOKEN, 10 * CHUNK),
+    )
+    .unwrap();
+    let Some(Action::Send(post)) = upload.poll_action(START) else {
+        panic!("creation first")
+    };
+    upload.handle_response(
+        post.id,
+        START,
+        &HttpResponse::new(201).with_header("Location", "https://tus.test/files/1"),
+    );
+    let Some(Action::Send(patch)) = upload.poll_action(START) else {
+        panic!("then a PATCH")
+    };
+    (upload, patch)
+}
+
+/// The next request at `now`, after the aborts.
+fn next_request(upload: &mut auraloader_core::tus::TusUpload, now: u64) -> Option<HttpRequest> {
+    loop {
+        match upload.poll_action(now)? {
+            Action::Abort(_) => continue,
+            Action::Send(request) => return Some(request),
+        }
+    }
+}
+
+#[test]
+fn a_delete_refused_as_locked_is_sent_again_until_the_server_lets_go() {
+    // The server still holds the PATCH the cancel aborted: 423, twice.
+    let (mut upload, patch) = upload_with_a_patch_in_flight();
+    upload.cancel(START);
+    assert_eq!(upload.poll_action(START), Some(Action::Abort(patch.id)));
+    let mut now = START;
+    for answer in [423, 423] {
+        let delete = next_request(&mut upload, now).expect("a DELETE");
+        assert_eq!(delete.method, Method::Delete);
+        upload.handle_response(delete.id, now, &HttpResponse::new(answer));
+        assert!(!upload.is_finished(), "a 423 is not the end");
+        now = upload.poll_timeout().unwrap_or(now);
+    }
+    let delete = next_request(&mut upload, now).expect("a third DELETE");
+    assert_eq!(delete.method, Method::Delete);
+    assert!(now > START, "the retries wait out the retry delays");
+    upload.handle_response(delete.id, now, &HttpResponse::new(204));
+    assert!(upload.is_finished());
+    let events: Vec<TusEvent> = std::iter::from_fn(|| upload.poll_event()).collect();
+    assert_eq!(events.last(), Some(&TusEvent::Terminated { deleted: true }));
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, TusEvent::Retrying { .. } | TusEvent::Failed(_))),
+        "a cancelled upload announces no retry and no failure: {events:?}"
+    );
+}
+
+#[test]
+fn a_delete_that_keeps_failing_ends_undeleted_after_the_retry_delays() {
+    let (mut upload, _) = upload_with_a_patch_in_flight();
+    upload.cancel(START);
+    let mut now = START;
+    let mut deletes = 0;
+    while let Some(delete) = next_request(&mut upload, now) {
+        assert_eq!(delete.method, Method::Delete);
+        deletes += 1;
+        assert!(deletes <= 10, "the DELETE is retried within a bound");
+        if deletes % 2 == 0 {
+            upload.handle_response(delete.id, now, &HttpResponse::new(503));
+        } else {
+            upload.handle_failure(delete.id, now, FailureKind::Network("reset".into()));
+        }
+        now = upload.poll_timeout().unwrap_or(now);
+    }
+    assert_eq!(deletes, 1 + TusConfig::DEFAULT_RETRY_DELAYS_MS.len());
+    assert!(upload.is_finished());
+    let events: Vec<TusEvent> = std::iter::from_fn(|| upload.poll_event()).collect();
+    assert_eq!(
+        events.last(),
+        Some(&TusEvent::Terminated { deleted: false })
+    );
+}
+
+#[test]
+fn a_delete_refused_for_good_is_not_sent_again() {
+    let (mut upload, _) = upload_with_a_patch_in_flight();
+    upload.cancel(START);
+    let delete = next_request(&mut upload, START).expect("a DELETE");
+    upload.handle_response(delete.id, START, &HttpResponse::new(403));
+    assert!(upload.is_finished());
+    assert_eq!(next_request(&mut upload, START + 60_000), None);
+    let events: Vec<TusEvent> = std::iter::from_fn(|| upload.poll_event()).collect();
+    assert_eq!(
+        events.last(),
+        Some(&TusEvent::Terminated { deleted: false })
+    );
 }

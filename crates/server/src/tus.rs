@@ -640,18 +640,32 @@ pub(crate) async fn patch(
     }
     let mut done = upload.clone();
     if offset == upload.length && upload.completed_at.is_none() {
-        let check = verify_stored_zip(&path).await?;
-        state.s().db.complete_tus_upload(&upload.id, &check, now)?;
-        tracing::info!(
-            upload = %upload.id,
-            size = upload.length,
-            entries = check.entry_count,
-            verified = check.error.is_none(),
-            "tus upload complete"
-        );
+        // Verified and recorded in a task of its own, which holds the write
+        // lock to the end: a client that gives up on this PATCH while a big
+        // zip is read (its stall timeout may be shorter) must not leave the
+        // upload unfinished. It learns the offset with HEAD.
+        let finishing = state.clone();
+        let id = upload.id.clone();
+        let length = upload.length;
+        let task = tokio::spawn(async move {
+            let _guard = guard;
+            let check = verify_stored_zip(&path).await?;
+            finishing.s().db.complete_tus_upload(&id, &check, now)?;
+            tracing::info!(
+                upload = %id,
+                size = length,
+                entries = check.entry_count,
+                verified = check.error.is_none(),
+                "tus upload complete"
+            );
+            Ok::<(), Error>(())
+        });
+        task.await
+            .map_err(|e| Error::Internal(format!("completing the upload did not finish: {e}")))??;
         done.completed_at = Some(now);
+    } else {
+        drop(guard);
     }
-    drop(guard);
     let mut out = vec![tus_header("upload-offset", &offset.to_string())?];
     out.extend(expires_header(&done, expires_at)?);
     Ok(respond(StatusCode::NO_CONTENT, out))

@@ -253,6 +253,8 @@ pub(super) fn generate(
         preamble: true,
         junk: false,
         dicomdir: false,
+        patient_count: None,
+        hostile: false,
         seed,
     };
     tree.pixel_bytes = (kib * 1024).saturating_sub(header_len(&tree)?);

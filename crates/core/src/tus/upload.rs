@@ -215,7 +215,8 @@ pub enum TusEvent {
     Terminated {
         /// Whether the server confirmed that the upload is gone (DELETE
         /// answered 2xx, 404 or 410). Otherwise there was no upload to delete
-        /// or the DELETE failed, and the server drops it when it expires.
+        /// or the DELETE failed (refused, or still failing after every retry
+        /// delay), and the server drops it when it expires.
         deleted: bool,
     },
 }
@@ -580,7 +581,7 @@ impl TusUpload {
         };
         self.aborts.push_back(flight.id);
         if flight.step == Step::Delete {
-            self.terminate(false);
+            self.retry_delete(now, None);
             return;
         }
         if flight.sent > 0 {
@@ -617,7 +618,7 @@ impl TusUpload {
             return;
         };
         if flight.step == Step::Delete {
-            self.terminate(false);
+            self.retry_delete(now, None);
             return;
         }
         if flight.sent > 0 {
@@ -641,7 +642,17 @@ impl TusUpload {
         };
         let status = response.status;
         if flight.step == Step::Delete {
-            self.terminate(response.is_success() || status == 404 || status == 410);
+            match status {
+                _ if response.is_success() => self.terminate(true),
+                404 | 410 => self.terminate(true),
+                423 | 429 | 500..=599 => {
+                    let asked = response
+                        .header("Retry-After")
+                        .and_then(|v| parse_retry_after(v, now));
+                    self.retry_delete(now, asked);
+                }
+                _ => self.terminate(false),
+            }
             return;
         }
         if response.is_success() {
@@ -705,14 +716,18 @@ impl TusUpload {
     }
 
     /// Cancels the upload: the request in flight is aborted, the upload
-    /// terminated with DELETE if it exists on the server, then
-    /// [`TusEvent::Terminated`]. Nothing happens to a finished upload.
+    /// terminated with DELETE if it exists on the server (tried again after
+    /// each retry delay while the server answers 423, 429 or 5xx or cannot
+    /// be reached), then [`TusEvent::Terminated`]. Nothing happens to a
+    /// finished upload.
     pub fn cancel(&mut self, _now: u64) {
         if self.finished || self.cancelled {
             return;
         }
         self.cancelled = true;
         self.wait_until = None;
+        // The DELETE gets every retry delay, whatever the upload used.
+        self.retry_index = 0;
         if let Some(flight) = self.in_flight.take() {
             self.aborts.push_back(flight.id);
         }
@@ -897,6 +912,22 @@ impl TusUpload {
         self.next = then;
         self.wait_until = Some(now.saturating_add(in_ms));
         self.events.push_back(TusEvent::Retrying { in_ms, reason });
+    }
+
+    /// A DELETE that did not go through: a 423 (typically the server still
+    /// holds the PATCH this cancel just aborted), a 429 or 5xx, a network
+    /// error or a stall. It is sent again after the next retry delay (at
+    /// least `asked`, from `Retry-After`); once the delays are used up the
+    /// upload ends undeleted, and the server drops it when it expires.
+    fn retry_delete(&mut self, now: u64, asked: Option<u64>) {
+        let Some(&delay) = self.config.retry_delays_ms.get(self.retry_index) else {
+            self.terminate(false);
+            return;
+        };
+        self.retry_index += 1;
+        let in_ms = delay.max(asked.unwrap_or(0).min(self.config.max_retry_after_ms));
+        self.next = Step::Delete;
+        self.wait_until = Some(now.saturating_add(in_ms));
     }
 
     /// The server lost the upload: create it again, within the bound.
