@@ -11,7 +11,9 @@
 //! they run on the main thread. Several reads are in flight at once, the outcomes go
 //! into a [`StudyGrouper`], and the scan yields to the event loop after
 //! every [`SLICE_MS`] of work so the page stays responsive: no task of the
-//! scan runs much longer than a slice plus one file.
+//! scan runs much longer than a slice plus one file. Progress is reported
+//! after each slice, and before the scan waits for a worker's answer, so
+//! the count shown is not left behind while reads are slow.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -110,7 +112,8 @@ pub struct ScanOutcome {
 }
 
 /// Scans `files`: reads each head, scans it, groups the instances. Calls
-/// `on_progress` after each slice of work and once at the end. A file that
+/// `on_progress` after each slice of work, before waiting for a worker's
+/// answer (when the count changed) and once at the end. A file that
 /// cannot be read is skipped as [`SkipReason::Unreadable`]; the scan fails
 /// only when `files` does (an entry that is not a file) or the platform lacks
 /// what it needs (e.g. `MessageChannel`).
@@ -143,6 +146,7 @@ pub async fn scan_with(
     let mut pending: VecDeque<(DroppedFile, u64, Read)> = VecDeque::new();
     let mut next = 0usize;
     let mut slice_start = clock.now();
+    let mut reported = progress;
     let in_flight = match engine.pool() {
         Some(pool) => pool.size() * BATCHES_PER_WORKER * HEAD_BATCH,
         None => READS_IN_FLIGHT,
@@ -180,6 +184,12 @@ pub async fn scan_with(
             break;
         };
         bytes_total += size;
+        // About to wait for a worker's answer (slow media, a busy machine):
+        // show what is done so far rather than the count of the last slice.
+        if first.would_wait() && progress != reported {
+            on_progress(progress);
+            reported = progress;
+        }
         let (scan, read) = scan_file(&file, size, first, rules).await;
         bytes_read += read;
         progress.scanned += 1;
@@ -198,6 +208,7 @@ pub async fn scan_with(
         }
         if clock.now() - slice_start >= SLICE_MS {
             on_progress(progress);
+            reported = progress;
             yielder.yield_now().await?;
             slice_start = clock.now();
         }
@@ -260,6 +271,14 @@ impl Read {
             .map(|slice| slice.array_buffer())
             .map_err(|e| describe(&e));
         Self::Own(promise.map(JsFuture::from))
+    }
+
+    /// Whether reading would wait for a worker that has not answered yet.
+    fn would_wait(&self) -> bool {
+        match self {
+            Self::Own(_) => false,
+            Self::Batch(batch, _) => batch.answer.borrow().is_none() && !batch.request.is_settled(),
+        }
     }
 
     async fn bytes(self) -> Result<Vec<u8>, String> {
