@@ -511,6 +511,69 @@ fn scan_is_current(shared: &Shared, generation: u64) -> bool {
     !inner.destroyed && inner.scan_generation == generation && inner.state.step == Step::Processing
 }
 
+/// Least time between two renders of the scan's progress, in milliseconds:
+/// the scan's slices are much shorter.
+const PROGRESS_RENDER_MS: f64 = 100.0;
+
+/// Shows scan progress at most every [`PROGRESS_RENDER_MS`], and a report
+/// that came too soon once that time is up (a timer), so the count shown
+/// catches up even when the scan then waits for slow reads.
+struct ProgressThrottle<F: Fn(ScanProgress) + 'static> {
+    show: Rc<F>,
+    last_render: Rc<std::cell::Cell<f64>>,
+    /// The newest report not shown yet, and whether a timer will show it.
+    waiting: Rc<std::cell::Cell<Option<ScanProgress>>>,
+    timer_set: Rc<std::cell::Cell<bool>>,
+}
+
+impl<F: Fn(ScanProgress) + 'static> ProgressThrottle<F> {
+    fn new(show: F) -> Self {
+        Self {
+            show: Rc::new(show),
+            last_render: Rc::new(std::cell::Cell::new(f64::NEG_INFINITY)),
+            waiting: Rc::new(std::cell::Cell::new(None)),
+            timer_set: Rc::new(std::cell::Cell::new(false)),
+        }
+    }
+
+    fn report(&mut self, progress: ScanProgress) {
+        let now = js_sys::Date::now();
+        let since = now - self.last_render.get();
+        if since >= PROGRESS_RENDER_MS || progress.scanned >= progress.total {
+            self.waiting.set(None);
+            self.last_render.set(now);
+            (self.show)(progress);
+            return;
+        }
+        self.waiting.set(Some(progress));
+        if self.timer_set.get() {
+            return;
+        }
+        let (show, last_render, waiting, timer_set) = (
+            Rc::clone(&self.show),
+            Rc::clone(&self.last_render),
+            Rc::clone(&self.waiting),
+            Rc::clone(&self.timer_set),
+        );
+        let later = Closure::once_into_js(move || {
+            timer_set.set(false);
+            if let Some(progress) = waiting.take() {
+                last_render.set(js_sys::Date::now());
+                show(progress);
+            }
+        });
+        let set_timeout = Reflect::get(&js_sys::global(), &"setTimeout".into())
+            .ok()
+            .and_then(|f| f.dyn_into::<Function>().ok());
+        if let Some(set_timeout) = set_timeout {
+            let delay = JsValue::from(PROGRESS_RENDER_MS - since);
+            if set_timeout.call2(&JsValue::NULL, &later, &delay).is_ok() {
+                self.timer_set.set(true);
+            }
+        }
+    }
+}
+
 /// Walks and scans dropped files, then shows the studies.
 async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
     let generation = {
@@ -566,14 +629,7 @@ async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
     );
     let rules = shared.borrow().rules();
     let weak: Weak<RefCell<Inner>> = Rc::downgrade(&shared);
-    let mut last_render = 0.0f64;
-    let mut on_progress = |progress: ScanProgress| {
-        // At most ~10 renders a second: the scan's slices are much shorter.
-        let now = js_sys::Date::now();
-        if now - last_render < 100.0 && progress.scanned < progress.total {
-            return;
-        }
-        last_render = now;
+    let show = move |progress: ScanProgress| {
         if let Some(shared) = weak.upgrade() {
             if scan_is_current(&shared, generation) {
                 dispatch(
@@ -587,6 +643,8 @@ async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
             }
         }
     };
+    let mut throttle = ProgressThrottle::new(show);
+    let mut on_progress = |progress: ScanProgress| throttle.report(progress);
     let watched = Watched {
         files: &files,
         shared: &shared,

@@ -17,7 +17,9 @@
 //! so the page stays responsive: no task of the scan runs much longer than
 //! a slice plus one batch. When many files need a second read, later
 //! batches read more at first (`FirstRead`). [`warm_up`] gets all this
-//! ready before the first drop.
+//! ready before the first drop. Progress is reported after each slice,
+//! and before the scan waits for a batch's answer, so the count shown is
+//! not left behind while reads are slow.
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -141,7 +143,8 @@ pub struct ScanOutcome {
 }
 
 /// Scans `files`: reads each head, scans it, groups the instances. Calls
-/// `on_progress` after each slice of work and once at the end. A file that
+/// `on_progress` after each slice of work, before waiting for a worker's
+/// answer (when the count changed) and once at the end. A file that
 /// cannot be read is skipped as [`SkipReason::Unreadable`]; the scan fails
 /// only when `files` does (an entry that is not a file) or the platform lacks
 /// what it needs (e.g. `MessageChannel`).
@@ -236,6 +239,7 @@ pub async fn scan_tuned(
     let mut widen = FirstRead::new(tuning.first_read);
     let mut next = 0usize;
     let mut slice_start = clock.now();
+    let mut reported = progress;
     let batch_len = tuning.batch.clamp(1, MAX_BATCH);
     let readers = engine.pool().map_or(1, |pool| pool.size().max(1));
     // Files whose reads may be under way: whole batches, so that a new
@@ -294,6 +298,12 @@ pub async fn scan_tuned(
             break;
         };
         bytes_total += size;
+        // About to wait for a worker's answer (slow media, a busy machine):
+        // show what is done so far rather than the count of the last slice.
+        if first.would_wait() && progress != reported {
+            on_progress(progress);
+            reported = progress;
+        }
         let (scan, read, reads) = scan_file(&file, size, first, rules).await;
         bytes_read += read;
         widen.saw(read, reads);
@@ -313,6 +323,7 @@ pub async fn scan_tuned(
         }
         if clock.now() - slice_start >= SLICE_MS {
             on_progress(progress);
+            reported = progress;
             yielder.yield_now().await?;
             slice_start = clock.now();
         }
@@ -454,6 +465,21 @@ impl Read {
             .map(|slice| slice.array_buffer())
             .map_err(|e| describe(&e));
         Self::Own(promise.map(JsFuture::from))
+    }
+
+    /// Whether reading would wait for a worker that has not answered yet.
+    fn would_wait(&self) -> bool {
+        match self {
+            Self::Own(_) => false,
+            Self::Batch(batch, _) => {
+                batch.answer.borrow().is_none()
+                    && match &batch.source {
+                        Source::Worker(request) => !request.is_settled(),
+                        // A promise cannot be asked whether it settled.
+                        Source::Here { .. } => true,
+                    }
+            }
+        }
     }
 
     async fn bytes(self) -> Result<Vec<u8>, String> {

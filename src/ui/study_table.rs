@@ -38,7 +38,7 @@ pub fn study_table(props: &StudyTableProps) -> Html {
                         <th scope="col" class="aul-num">{ s.col_series.clone() }</th>
                         <th scope="col" class="aul-num">{ s.col_images.clone() }</th>
                         <th scope="col" class="aul-num">{ s.col_size.clone() }</th>
-                        <th scope="col"><span class="aul-visually-hidden">{ s.col_actions.clone() }</span></th>
+                        <th scope="col" class="aul-action"><span class="aul-visually-hidden">{ s.col_actions.clone() }</span></th>
                     </tr>
                 </thead>
                 <tbody>
@@ -52,14 +52,14 @@ pub fn study_table(props: &StudyTableProps) -> Html {
                         html! {
                             <tr key={row.uid.clone()} data-study-uid={row.uid.clone()}>
                                 <td class="aul-patient">{ row.patient_name.clone() }</td>
-                                <td>{ row.birth_date.clone() }</td>
-                                <td>{ row.study_date.clone() }</td>
+                                <td class="aul-date">{ row.birth_date.clone() }</td>
+                                <td class="aul-date">{ row.study_date.clone() }</td>
                                 <td>{ row.description.clone() }</td>
                                 <td>{ row.modalities.join(", ") }</td>
                                 <td class="aul-num">{ row.series }</td>
                                 <td class="aul-num">{ row.images }</td>
                                 <td class="aul-num">{ bytes(row.bytes) }</td>
-                                <td>
+                                <td class="aul-action">
                                     <button type="button" class="aul-button aul-small aul-remove"
                                         aria-label={label} onclick={remove}>
                                         { s.remove.clone() }

@@ -114,10 +114,13 @@ pub const STYLE: &str = r#"
 }
 .aul-muted { color: var(--aul-muted); }
 .aul-table-wrap { overflow-x: auto; }
-.aul-table { border-collapse: collapse; width: 100%; font-size: .95em; }
+.aul-table { border-collapse: collapse; width: 100%; font-size: .9em; }
 .aul-table caption { text-align: left; font-weight: 600; padding-bottom: .25rem; }
-.aul-table th, .aul-table td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--aul-border); vertical-align: top; }
+.aul-table th, .aul-table td { text-align: left; padding: .35rem .4rem; border-bottom: 1px solid var(--aul-border); vertical-align: top; }
 .aul-table td.aul-num, .aul-table th.aul-num { text-align: right; font-variant-numeric: tabular-nums; }
+.aul-table td.aul-num, .aul-table td.aul-date, .aul-table td.aul-action { white-space: nowrap; }
+/* In a narrow container the table scrolls sideways; the Remove buttons stay in view. */
+.aul-table td.aul-action, .aul-table th.aul-action { position: sticky; right: 0; background: var(--aul-bg); }
 .aul-warnings { background: var(--aul-warning-bg); border-radius: calc(var(--aul-radius) / 2); padding: .5rem 1rem; margin: .75rem 0; }
 .aul-warnings ul { margin: .25rem 0; padding-left: 1.25rem; }
 .aul-skipped { margin-top: .75rem; }
@@ -130,6 +133,7 @@ pub const STYLE: &str = r#"
 .aul-bar-fill { height: 100%; background: var(--aul-accent); width: 0; transition: width .2s linear; }
 .aul-retrying { color: var(--aul-danger); font-weight: 600; }
 .aul-error-message { color: var(--aul-danger); }
+.aul-error-message::first-letter { text-transform: uppercase; }
 .aul-visually-hidden {
   position: absolute !important; width: 1px; height: 1px; padding: 0; margin: -1px;
   overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; border: 0;

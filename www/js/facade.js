@@ -87,6 +87,11 @@ function checkExtras(config) {
 
 export function createApi(load) {
   let loading = null;
+  // Mounted widgets, held until destroy(): a page may drop its last
+  // reference right after mount() (the published snippets keep `uploader`
+  // in a function's local variable), and a collected instance would free
+  // its Rust side while its UI stays on screen, dead.
+  const mounted = new Set();
   /** Loads and instantiates the wasm module once; later calls share it. */
   function ready() {
     if (loading === null) {
@@ -129,6 +134,7 @@ export function createApi(load) {
     /** Renders the widget into its container; rejects before `init()`. */
     async mount() {
       (await this.#instance()).mount();
+      mounted.add(this);
     }
 
     /**
@@ -167,6 +173,7 @@ export function createApi(load) {
 
     /** Unmounts the widget and releases everything it holds. */
     destroy() {
+      mounted.delete(this);
       if (this.#core !== null) {
         this.#core.destroy();
         this.#core.free();

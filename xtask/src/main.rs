@@ -5,6 +5,7 @@
 //! - `test`: every check, ending with one summary line (`--only` picks steps)
 //! - `demo`: build, then serve the demo page on 127.0.0.1:8080
 //! - `gen-study`: write a folder of synthetic DICOM studies
+//! - `screenshots`: refresh the README's screenshots in `docs/screenshots/`
 //! - `bench`: measure (`bench scan`: the header scan, native and in Chromium;
 //!   `bench server`: the dev server's tus ingest and API latency beside `@tus/server`;
 //!   `bench tus`: upload throughput and memory beside tus-js-client;
@@ -14,6 +15,7 @@ mod bench;
 mod bench_server;
 mod build;
 mod gen_study;
+mod screenshots;
 mod serve;
 mod setup;
 mod test;
@@ -30,6 +32,7 @@ commands:
                      demo page and end-to-end suite (--only e2e: just the suite; test --help)
   demo [--addr A]    build and serve the demo on A (default 127.0.0.1:8080)
   gen-study --out D  write synthetic DICOM studies to D (gen-study --help for options)
+  screenshots        shoot every step in both themes and refresh docs/screenshots/
   bench scan         time the scan natively and in Chromium beside dicom-parser; writes BENCHMARKS.md
   bench server       tus ingest and API latency of the dev server beside @tus/server; writes BENCHMARKS.md
   bench tus          upload 1 GiB to @tus/server in Chromium, ours vs tus-js-client; writes BENCHMARKS.md
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Some("test") => test::run(&args[1..]),
         Some("demo") => serve::demo(&args[1..]),
         Some("gen-study") => gen_study::run(&args[1..]),
+        Some("screenshots") => screenshots::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             println!("{USAGE}");
