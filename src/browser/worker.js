@@ -11,9 +11,9 @@
 //   (posted by the page) without the wasm-bindgen glue: every import is a stub
 //   that throws, because the exports used here (`auraloader_job_*`, plain
 //   numbers in and out, see src/browser/worker.rs) never call one.
-// - pack {job, files, names, deflate, push, read, ahead}: reads the Blobs of
-//   `files` as one Blob made of them all, in reads of `read` bytes with
-//   `ahead` reads in flight, and feeds each file to its own wasm job in
+// - pack {job, files, names, deflate, push, read}: reads the Blobs of
+//   `files` as one Blob made of them all, as a byte stream into one reused
+//   buffer of `read` bytes, and feeds each file to its own wasm job in
 //   pushes of exactly `push` bytes (so the deflate output is the same as on
 //   the main thread). Answers each entry's CRC-32 and sizes and, when
 //   deflating, one Blob holding every entry's local header (from the wasm,
@@ -58,39 +58,144 @@ function memoryBytes() {
   return wasm ? wasm.memory.buffer.byteLength : 0;
 }
 
-/** Copies the job's pending output out of wasm memory into `parts`. */
-function takeOutput(handle, parts) {
+/** The job's pending output: a view of wasm memory, valid until the next call into wasm. */
+function outputView(handle) {
   const len = wasm.auraloader_job_output_len(handle);
-  if (len === 0) return 0;
+  if (len === 0) return null;
   const ptr = wasm.auraloader_job_output_ptr(handle);
-  parts.push(wasm.memory.buffer.slice(ptr, ptr + len));
-  wasm.auraloader_job_output_clear(handle);
-  return len;
+  return new Uint8Array(wasm.memory.buffer, ptr, len);
 }
 
-/** The local header of the finished job's entry, named `name`. */
+/** The local header of the finished job's entry, named `name`, as a view of wasm memory. */
 function localHeader(handle, name) {
   const bytes = encoder.encode(name);
   const ptr = wasm.auraloader_job_input(handle, bytes.length);
   if (ptr === 0 && bytes.length > 0) throw new Error("out of wasm memory");
   new Uint8Array(wasm.memory.buffer, ptr, bytes.length).set(bytes);
   if (!wasm.auraloader_job_header(handle, bytes.length)) throw new Error("bad zip entry name");
-  const parts = [];
-  takeOutput(handle, parts);
-  return parts[0];
+  const header = outputView(handle);
+  if (header === null) throw new Error("no local header");
+  return header;
 }
 
 const encoder = new TextEncoder();
 
-// A pack reads its files as one Blob made of them all, in reads of `read`
-// bytes with `ahead` reads in flight, and splits the bytes at the files'
-// boundaries. In Chromium every read of a disk-backed File has a fixed cost
-// in the browser process (about 0.5 ms), which per file made 2,000 small
-// files cost more in reads than in compression; reads of a composite Blob
-// cost far less per file (measured on 2,000 files of 16 KiB in 2 workers:
-// 0.34 s for the reads alone, against 1.07 s with one read per file). The
-// reads in flight overlap the next bytes' transfer with the
-// compression of the last ones. Each file still goes to its own wasm job in
+/**
+ * Frees a read's buffer now instead of at the next garbage collection.
+ * `transfer(0)` detaches it, which releases its bytes at once: V8 collects
+ * a worker's unreferenced ArrayBuffers late (reads of a 2 GiB study left two
+ * workers holding 350 MiB of them), so without this a worker's memory grows
+ * with the study. Browsers without `ArrayBuffer.prototype.transfer` leave
+ * it to the collector.
+ */
+function release(buffer) {
+  if (typeof buffer.transfer === "function") buffer.transfer(0);
+}
+
+/** Bytes of compressed output a pack gathers before it makes a Blob of them. */
+const OUTPUT_ROOM = 4 << 20;
+
+/**
+ * Rooms of packs that ended, for the next ones: a worker runs a few packs
+ * at a time, and a new room per pack would be garbage the size of the room
+ * each time (a 2 GiB study is hundreds of packs).
+ */
+const freeRooms = [];
+
+/**
+ * The compressed side of a pack: every entry's local header and compressed
+ * bytes, in archive order, gathered in one reused buffer and handed to
+ * `Blob`s (which copy them) whenever it fills. So no ArrayBuffer is made
+ * per output: a worker's garbage does not grow with the study (V8 collects
+ * a worker's unreferenced ArrayBuffers late: in a 2 GiB study, copies
+ * made per read and per output grew two workers' ArrayBuffers to 346 MiB).
+ * An entry's header is known only when its data is done, so the entry's
+ * bytes are kept from `entryStart` on and moved up to make room for it.
+ */
+class PackOutput {
+  constructor() {
+    this.room = freeRooms.pop() ?? new Uint8Array(OUTPUT_ROOM);
+    this.len = 0;
+    this.entryStart = 0;
+    // Blobs of the entry being written that did not fit in the room.
+    this.spilled = [];
+    this.entryBytes = 0;
+    this.parts = [];
+  }
+
+  /** Hands the finished entries' bytes (before `entryStart`) to a Blob. */
+  flushFinished() {
+    if (this.entryStart === 0) return;
+    this.parts.push(new Blob([this.room.subarray(0, this.entryStart)]));
+    this.room.copyWithin(0, this.entryStart, this.len);
+    this.len -= this.entryStart;
+    this.entryStart = 0;
+  }
+
+  /** Appends compressed bytes of the entry being written. */
+  data(view) {
+    this.entryBytes += view.length;
+    if (this.len + view.length > this.room.length) this.flushFinished();
+    if (this.len + view.length > this.room.length) {
+      // The entry alone outgrows the room: its bytes so far go to a Blob.
+      if (this.len > 0) this.spilled.push(new Blob([this.room.subarray(0, this.len)]));
+      this.len = 0;
+      if (view.length > this.room.length) {
+        this.spilled.push(new Blob([view]));
+        return;
+      }
+    }
+    this.room.set(view, this.len);
+    this.len += view.length;
+  }
+
+  /** Ends the entry being written with its local header; answers its compressed size. */
+  finishEntry(header) {
+    const size = this.entryBytes;
+    if (this.spilled.length > 0) {
+      this.parts.push(new Blob([header]), ...this.spilled, new Blob([this.room.subarray(0, this.len)]));
+      this.spilled = [];
+      this.len = 0;
+    } else {
+      if (this.len + header.length > this.room.length) this.flushFinished();
+      if (this.len + header.length > this.room.length) {
+        this.parts.push(new Blob([header, this.room.subarray(0, this.len)]));
+        this.len = 0;
+      } else {
+        this.room.copyWithin(this.entryStart + header.length, this.entryStart, this.len);
+        this.room.set(header, this.entryStart);
+        this.len += header.length;
+      }
+    }
+    this.entryStart = this.len;
+    this.entryBytes = 0;
+    return size;
+  }
+
+  /** Every entry's header and compressed bytes as one Blob. */
+  blob() {
+    this.flushFinished();
+    return new Blob(this.parts);
+  }
+
+  /** Gives the room back for the next pack (this output is not used again). */
+  recycle() {
+    if (this.room !== null && freeRooms.length < 4) freeRooms.push(this.room);
+    this.room = null;
+  }
+}
+
+// A pack reads its files as one Blob made of them all and splits the bytes
+// at the files' boundaries. In Chromium every read of a disk-backed File has
+// a fixed cost in the browser process (about 0.5 ms), which per file made
+// 2,000 small files cost more in reads than in compression; reading a
+// composite Blob costs far less per file (measured on 2,000 files of 16 KiB
+// in 2 workers: 0.34 s for the reads alone, against 1.07 s with one read
+// per file). The composite Blob is read as a byte stream into one reused
+// buffer of `read` bytes (a BYOB reader): the browser fills the stream's
+// pipe ahead of the reads, and no ArrayBuffer is made per read (reads by
+// `slice().arrayBuffer()` left 1 MiB of garbage each, which workers kept
+// for long: see PackOutput). Each file still goes to its own wasm job in
 // pushes of exactly `push` bytes (staged in the job's input buffer across
 // reads), so the compressed bytes are those of the main thread's path.
 async function pack(message, port) {
@@ -99,21 +204,24 @@ async function pack(message, port) {
   const sizes = files.map((file) => file.size);
   const total = sizes.reduce((n, size) => n + size, 0);
   const entries = [];
-  const parts = [];
-  let held = 0;
-  // The file being fed (index), its job, its compressed parts, the bytes of
-  // it fed so far and those staged in the job's input, not pushed yet.
+  const output = deflate ? new PackOutput() : null;
+  // The file being fed (index), its job, the bytes of it fed so far and
+  // those staged in the job's input, not pushed yet.
   let index = 0;
   let handle = 0;
-  let data = [];
   let fed = 0;
   let staged = 0;
   let stage = 0;
 
+  const takeOutput = () => {
+    const view = outputView(handle);
+    if (view === null) return;
+    if (output !== null) output.data(view);
+    wasm.auraloader_job_output_clear(handle);
+  };
   const open = () => {
     handle = wasm.auraloader_job_new(deflate ? 1 : 0);
     if (handle === 0) throw new Error("could not start a compression job");
-    data = [];
     fed = 0;
     staged = 0;
   };
@@ -122,30 +230,19 @@ async function pack(message, port) {
     wasm.auraloader_job_input(handle, staged);
     if (!wasm.auraloader_job_push(handle)) throw new Error("deflate failed");
     staged = 0;
-    if (wasm.auraloader_job_output_len(handle) >= 1 << 20) takeOutput(handle, data);
+    if (wasm.auraloader_job_output_len(handle) >= 1 << 20) takeOutput();
   };
   const close = () => {
     if (staged > 0) pushStaged();
     if (!wasm.auraloader_job_finish(handle)) throw new Error("deflate failed");
-    takeOutput(handle, data);
-    const compressedSize = data.reduce((n, part) => n + part.byteLength, 0);
+    takeOutput();
     const crc32 = wasm.auraloader_job_crc32(handle) >>> 0;
-    if (deflate) {
-      const header = localHeader(handle, names[index]);
-      parts.push(header, ...data);
-      held += header.byteLength + compressedSize;
-    }
-    entries.push({ crc32, size: sizes[index], compressedSize: deflate ? compressedSize : sizes[index] });
+    let compressedSize = sizes[index];
+    if (output !== null) compressedSize = output.finishEntry(localHeader(handle, names[index]));
+    entries.push({ crc32, size: sizes[index], compressedSize });
     wasm.auraloader_job_free(handle);
     handle = 0;
     index += 1;
-    // Keep the worker's own heap small: fold what is held into a Blob.
-    if (held >= 32 << 20) {
-      const folded = new Blob(parts);
-      parts.length = 0;
-      parts.push(folded);
-      held = 0;
-    }
   };
   // Ends the files that are complete (empty ones at once) and opens the next.
   const advance = () => {
@@ -170,7 +267,8 @@ async function pack(message, port) {
     advance();
     let done = 0;
     while (reads.length > 0) {
-      const bytes = new Uint8Array(await reads.shift());
+      const buffer = await reads.shift();
+      const bytes = new Uint8Array(buffer);
       if (cancelled.has(job)) throw new Error("cancelled");
       if (bytes.length === 0) throw new Error("a file is shorter than its size says");
       ask();
@@ -189,14 +287,16 @@ async function pack(message, port) {
         advance();
       }
       done += bytes.length;
+      release(buffer);
       port.postMessage({ type: "progress", bytes: done });
     }
     if (index < files.length) throw new Error("a file is shorter than its size says");
+    return { entries, blob: output !== null ? output.blob() : null };
   } finally {
     if (handle !== 0) wasm.auraloader_job_free(handle);
+    if (output !== null) output.recycle();
     cancelled.delete(job);
   }
-  return { entries, blob: deflate ? new Blob(parts) : null };
 }
 
 async function heads(message) {

@@ -725,10 +725,12 @@ export class WidgetPage {
  * those its global variables hold (Runtime.globalLexicalScopeNames and the
  * global object: a memory, an instance's or its exports' `memory`), since
  * queryObjects crashes a renderer whose worker runs wasm. `stop()` resolves
- * to {samples, peak} where each sample is {at, pageHeap, pageWasm,
- * workerHeap, workerWasm, workers, total (heaps + wasm), buffers (every
- * ArrayBuffer's backing store, wasm memories among them: for information)}
- * in bytes; the peak is the sample with the highest total.
+ * to {samples, peak} where each sample is {at, pageHeap, pageBuffers,
+ * pageWasm, workerHeap, workerBuffers, workerWasm, buffers (page +
+ * workers), workers, total} in bytes: `*Heap` is the JS heap's used size,
+ * `*Buffers` the ArrayBuffer backing stores (CDP backingStorageSize, which
+ * leaves wasm memories out), `*Wasm` the wasm memories, and `total` all of
+ * them, page and workers; the peak is the sample with the highest total.
  */
 export async function startMemorySampler(widget, { everyMs = 250 } = {}) {
   const cdp = await widget.context.newCDPSession(widget.page);
@@ -769,7 +771,7 @@ export async function startMemorySampler(widget, { everyMs = 250 } = {}) {
   const onPage = async (method, params = {}) => ({ result: await cdp.send(method, params) });
   await cdp.send("Target.setAutoAttach", { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
 
-  /** {heap: JS heap used, buffers: ArrayBuffer backing stores (wasm memories among them)}. */
+  /** {heap: JS heap used, buffers: ArrayBuffer backing stores (not counting wasm memories: Chromium 156 leaves them out of backingStorageSize)}. */
   const heapOf = async (send) => {
     const usage = (await send("Runtime.getHeapUsage")).result;
     return { heap: usage?.usedSize ?? 0, buffers: usage?.backingStorageSize ?? 0 };
@@ -835,9 +837,15 @@ export async function startMemorySampler(widget, { everyMs = 250 } = {}) {
           pageWasm: page.wasm,
           workerHeap: sum("heap"),
           workerWasm: sum("wasm"),
+          pageBuffers: page.buffers,
+          workerBuffers: sum("buffers"),
           buffers: page.buffers + sum("buffers"),
           workers: inWorkers.length,
-          total: page.heap + page.wasm + sum("heap") + sum("wasm"),
+          // Everything the page and its workers hold: JS heap objects,
+          // ArrayBuffer backing stores (file bytes read, compressed bytes
+          // copied out of wasm: live or garbage not yet collected) and wasm
+          // memories.
+          total: page.heap + page.buffers + page.wasm + sum("heap") + sum("buffers") + sum("wasm"),
         });
       } catch {
         // The page navigated or a worker ended between two calls: next round.
