@@ -39,7 +39,7 @@ pub fn processing(props: &ProcessingProps) -> Html {
     html! {
         <div class="aul-step aul-processing">
             <h2 tabindex="-1" ref={props.heading.clone()}>{ strings.processing_title.clone() }</h2>
-            <ProgressBar label={strings.processing_title.clone()} value={c.scanned} max={c.total}
+            <ProgressBar label={strings.processing_progress.clone()} value={c.scanned} max={c.total}
                 text={text} />
             <div class="aul-actions">
                 <button type="button" class="aul-button" onclick={cancel}>{ strings.cancel.clone() }</button>

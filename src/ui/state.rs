@@ -144,6 +144,17 @@ pub struct StudyProgress {
     pub phase: StudyPhase,
 }
 
+impl StudyProgress {
+    /// Bytes that left the browser: acknowledged plus on the wire, at most
+    /// the total. On a slow link a whole chunk is on the wire for a long
+    /// time before the server acknowledges it, and a bar of acknowledged
+    /// bytes alone would stand still meanwhile; when a request fails its
+    /// bytes leave `in_flight`, so the bar goes back to what the server holds.
+    pub fn shown(&self) -> u64 {
+        self.sent.saturating_add(self.in_flight).min(self.total)
+    }
+}
+
 /// Progress of the whole upload.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UploadProgress {
@@ -161,6 +172,12 @@ impl UploadProgress {
     /// Bytes acknowledged over all studies.
     pub fn sent(&self) -> u64 {
         self.studies.iter().map(|s| s.sent).sum()
+    }
+
+    /// Bytes that left the browser over all studies (see
+    /// [`StudyProgress::shown`]): what the progress bars show.
+    pub fn shown(&self) -> u64 {
+        self.studies.iter().map(StudyProgress::shown).sum()
     }
 
     /// Bytes to send over all studies.
@@ -729,6 +746,7 @@ mod tests {
             in_flight: 30,
         }));
         assert_eq!(state.upload.sent(), 60);
+        assert_eq!(state.upload.shown(), 90, "bytes on the wire count as sent");
         assert!(state.reduce(Action::StudyProgressed {
             uid: "b".to_owned(),
             sent: 350,

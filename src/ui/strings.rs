@@ -4,11 +4,11 @@
 //! Texts with `{name}` placeholders are filled by [`fill`]; a host page's
 //! override may drop or reorder placeholders.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The widget's texts. Each field is a key of the `strings` option
 /// (camelCase); keys left out keep their English default.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Strings {
     /// Accessible name of the widget's region.
@@ -25,6 +25,8 @@ pub struct Strings {
     pub processing_title: String,
     /// Progress of the scan: `{scanned}`, `{total}`, `{skipped}`.
     pub processing_count: String,
+    /// Label of the scan's progress bar.
+    pub processing_progress: String,
     /// Heading of the review step: `{count}` studies.
     pub pending_title: String,
     /// Shown when no study was found.
@@ -125,6 +127,7 @@ impl Default for Strings {
             choose_folder: s("Choose folder"),
             processing_title: s("Reading files…"),
             processing_count: s("{scanned} of {total} files read, {skipped} skipped"),
+            processing_progress: s("Looking for imaging studies"),
             pending_title: s("Studies found: {count}"),
             no_studies: s("No imaging studies were found in these files."),
             studies_caption: s("Studies to upload"),
@@ -260,5 +263,25 @@ mod tests {
         assert_eq!(duration(200.0), "3 min 20 s");
         assert_eq!(duration(7500.0), "2 h 5 min");
         assert_eq!(duration(f64::NAN), "0 s");
+    }
+
+    #[test]
+    fn the_typescript_strings_name_every_key_and_no_other() {
+        let dts = include_str!("../../www/js/index.d.ts");
+        let block = dts
+            .split("export interface AuraloaderStrings {")
+            .nth(1)
+            .and_then(|rest| rest.split("\n}").next())
+            .expect("index.d.ts declares AuraloaderStrings");
+        let mut typed: Vec<String> = block
+            .lines()
+            .filter_map(|line| line.trim().strip_suffix(": string;"))
+            .map(str::to_owned)
+            .collect();
+        let value = serde_json::to_value(Strings::default()).unwrap();
+        let mut keys: Vec<String> = value.as_object().unwrap().keys().cloned().collect();
+        typed.sort();
+        keys.sort();
+        assert_eq!(typed, keys);
     }
 }

@@ -28,7 +28,7 @@ pub struct UploadingProps {
 pub fn uploading(props: &UploadingProps) -> Html {
     let s = &props.strings;
     let upload = &props.state.upload;
-    let (sent, total) = (upload.sent(), upload.total());
+    let (sent, total) = (upload.shown(), upload.total());
     let mut details = vec![fill(
         &s.bytes_sent,
         &[("sent", &bytes(sent)), ("total", &bytes(total))],
@@ -65,8 +65,8 @@ pub fn uploading(props: &UploadingProps) -> Html {
                 html! {
                     <ProgressBar key={study.uid.clone()}
                         label={fill(&s.study_progress, &[("description", &description)])}
-                        value={study.sent} max={study.total}
-                        text={format!("{phase} · {}", bytes(study.sent))} />
+                        value={study.shown()} max={study.total}
+                        text={format!("{phase} · {}", bytes(study.shown()))} />
                 }
             }) }
             <div class="aul-actions">

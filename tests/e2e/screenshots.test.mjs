@@ -6,7 +6,9 @@
 // - processing: the page's Worker.prototype.postMessage is wrapped (an
 //   init script) so that the scan's first batch of head reads goes to the
 //   workers and the others wait until the test lets them go;
-// - uploading and cancelled: the fault proxy holds a PATCH;
+// - uploading: the page's uploads throttled by CDP network emulation, so
+//   the widget shows a speed and the time left;
+// - cancelled: the fault proxy holds a PATCH;
 // - retrying: the proxy answers a PATCH with 503 and `Retry-After: 120`;
 // - error: the proxy answers the first PATCH with 401, as tus does for a
 //   refused lift token.
@@ -44,8 +46,13 @@ const VIEWPORT = { width: 840, height: 900 };
 /** The width of the widget's container in the host page, in CSS pixels. */
 const WIDTH = 800;
 const CHUNK = 64 * 1024;
-/** Files per head-read request to a worker (HEAD_BATCH in src/browser/scan.rs). */
-const HEAD_BATCH = 16;
+/** Files per head-read request to a worker: HEAD_BATCH in src/browser/scan.rs, read from there so the two cannot drift apart. */
+const HEAD_BATCH = (() => {
+  const source = readFileSync(join(env.repo, "src/browser/scan.rs"), "utf8");
+  const found = /pub const HEAD_BATCH: usize = (\d+);/.exec(source);
+  if (!found) throw new Error("src/browser/scan.rs no longer defines HEAD_BATCH as a number");
+  return Number(found[1]);
+})();
 
 const require = createRequire(join(env.repo, "www/package.json"));
 const AXE = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
@@ -229,18 +236,33 @@ const SCENARIOS = {
   },
 
   async uploading(widget) {
-    const n = patchesSoFar() + 10;
-    const hold = gate();
-    faults.push({ patch: n, holdUntil: hold.closed });
+    // The page's uploads throttled by Chromium itself (CDP network
+    // emulation, below the page, so the widget's upload progress, speed
+    // and time left are those of a slow link), the shot taken once the
+    // widget shows a speed and the time left.
+    const cdp = await widget.context.newCDPSession(widget.page);
+    await cdp.send("Network.enable");
+    await cdp.send("Network.emulateNetworkConditions", {
+      offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 96 * 1024,
+    });
     await review(widget);
     await widget.clickUpload();
     await widget.waitForStep("uploading");
-    await held(n);
     await assertStep(widget, "uploading", "Uploading…");
-    await until("the first study's progress", async () =>
-      (await widget.locator(".aul-uploading .aul-progress").count()) === 3);
+    const overall = widget.locator(".aul-uploading .aul-progress .aul-muted").first();
+    const shown = await until("a speed and the time left", async () => {
+      const text = await overall.textContent();
+      return / of .* sent · .*\/s · about .* left$/.test(text) ? text : null;
+    });
+    assert.match(shown, /^[\d.]+ [KM]?B of [\d.]+ [KM]?B sent · /);
+    assert.equal(await widget.locator(".aul-uploading .aul-progress").count(), 3);
     assert.equal(await widget.locator(".aul-retrying").count(), 0);
-    return hold.open;
+    return async () => {
+      await cdp.send("Network.emulateNetworkConditions", {
+        offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
+      });
+      await cdp.detach().catch(() => {});
+    };
   },
 
   async retrying(widget) {

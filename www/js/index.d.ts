@@ -124,6 +124,7 @@ export interface AuraloaderStrings {
   processingTitle: string;
   /** `{scanned}`, `{total}`, `{skipped}` */
   processingCount: string;
+  processingProgress: string;
   /** `{count}` */
   pendingTitle: string;
   noStudies: string;
