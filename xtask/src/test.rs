@@ -95,6 +95,14 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let selection = Selection::from_args(args)?;
     let tools = setup::run(Need::Everything)?;
     let root = util::root();
+    // Every temp file of the steps goes into one folder, removed at the end:
+    // chromedriver leaves a ~50 MiB browser profile in the temp dir for each
+    // wasm test binary it ran, and Chromium its singleton folders.
+    let scratch = std::env::temp_dir().join(format!("auraloader-xtask-test-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| format!("could not create {}: {e}", scratch.display()))?;
+    let outer_tmpdir = std::env::var_os("TMPDIR");
+    std::env::set_var("TMPDIR", &scratch);
     let mut steps: Vec<(&str, Step, Duration)> = Vec::new();
     let mut timed = |name: &'static str, run: &mut dyn FnMut() -> Step| {
         let started = Instant::now();
@@ -239,6 +247,13 @@ pub fn run(args: &[String]) -> Result<(), String> {
         }
     }
     println!("summary: {} passed, {} failed", total.passed, total.failed);
+    match outer_tmpdir {
+        Some(dir) => std::env::set_var("TMPDIR", dir),
+        None => std::env::remove_var("TMPDIR"),
+    }
+    if let Err(e) = std::fs::remove_dir_all(&scratch) {
+        println!("could not remove {}: {e}", scratch.display());
+    }
     if failed_steps.is_empty() {
         Ok(())
     } else {
