@@ -98,7 +98,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     // Every temp file of the steps goes into one folder, removed at the end:
     // chromedriver leaves a ~50 MiB browser profile in the temp dir for each
     // wasm test binary it ran, and Chromium its singleton folders.
-    let scratch = std::env::temp_dir().join(format!("auraloader-xtask-test-{}", std::process::id()));
+    let scratch =
+        std::env::temp_dir().join(format!("auraloader-xtask-test-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)
         .map_err(|e| format!("could not create {}: {e}", scratch.display()))?;
     let outer_tmpdir = std::env::var_os("TMPDIR");
