@@ -326,6 +326,38 @@ async fn falls_back_to_the_main_thread_when_workers_cannot_start() {
 }
 
 #[wasm_bindgen_test]
+async fn workers_replaced_mid_preparation_give_the_same_archive_and_end() {
+    // Every group a worker is sent makes a fresh worker take its place, so
+    // requests go to workers that are still loading while the replaced
+    // ones finish theirs; the Blobs made in workers that were terminated
+    // since must still read back.
+    let study = mixed_study();
+    let (reference, _) = prepare(prepare_files(&study), &Engine::MainThread).await;
+    let engine = Engine::start_recycling(2, WORKER_SCRIPT, 1).await;
+    let pool = engine.pool().expect("the workers start").clone();
+    for round in 0..2 {
+        let (prepared, _) = prepare(prepare_files(&study), &engine).await;
+        let archive = blob_bytes(&prepared.blob(0, prepared.len()).unwrap()).await;
+        let expected = blob_bytes(&reference.blob(0, reference.len()).unwrap()).await;
+        assert!(archive == expected, "round {round}: the archive differs");
+        check_archive(&archive, &study);
+    }
+    assert!(pool.recycled() >= 2, "recycled {}", pool.recycled());
+    assert_eq!(pool.size(), 2);
+    assert_eq!(pool.in_flight(), 0);
+    assert_eq!(pool.retiring(), 0, "a replaced worker was not terminated");
+    assert!(!pool.is_broken());
+    // A pool that never reaches its limit replaces none.
+    let engine = Engine::start_recycling(2, WORKER_SCRIPT, u64::MAX).await;
+    let (prepared, _) = prepare(prepare_files(&study), &engine).await;
+    check_archive(
+        &blob_bytes(&prepared.blob(0, prepared.len()).unwrap()).await,
+        &study,
+    );
+    assert_eq!(engine.pool().unwrap().recycled(), 0);
+}
+
+#[wasm_bindgen_test]
 async fn a_cancelled_preparation_stops_with_an_abort_error() {
     let study = mixed_study();
     for engine in [Engine::shared().await, Engine::MainThread] {

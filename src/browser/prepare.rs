@@ -489,7 +489,7 @@ async fn prepare_in_workers(
     loop {
         if cancel.is_cancelled() {
             for (_, job, request) in &pending {
-                pool.cancel(request.worker, *job);
+                request.cancel(*job);
             }
             return Err(cancelled());
         }
@@ -521,7 +521,9 @@ async fn prepare_in_workers(
                     *slot = bytes as u64;
                 }
             });
-            let request = pool.send(&message, &Array::new(), Some(on_bytes))?;
+            // The worker reads every byte of the group's files.
+            let reads = sizes[group.files.clone()].iter().sum::<u64>();
+            let request = pool.send(&message, &Array::new(), Some(on_bytes), reads)?;
             pending.push((index, job, request));
         }
         if pending.is_empty() {
@@ -551,7 +553,7 @@ async fn prepare_in_workers(
                 }
                 Err(error) => {
                     for (_, job, request) in &pending {
-                        pool.cancel(request.worker, *job);
+                        request.cancel(*job);
                     }
                     return Err(JsError::new(&format!(
                         "preparing zip entries {} to {} failed: {}",

@@ -547,7 +547,8 @@ impl BatchRead {
         set(&message, "type", &"heads".into())?;
         set(&message, "files", &blobs)?;
         set(&message, "bytes", &(bytes as f64).into())?;
-        let request = pool.send(&message, &Array::new(), None)?;
+        // Heads are transferred to the page: no garbage stays in the worker.
+        let request = pool.send(&message, &Array::new(), None, 0)?;
         Ok(Rc::new(Self {
             source: Source::Worker(request),
             answer: RefCell::new(None),

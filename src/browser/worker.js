@@ -11,9 +11,9 @@
 //   (posted by the page) without the wasm-bindgen glue: every import is a stub
 //   that throws, because the exports used here (`auraloader_job_*`, plain
 //   numbers in and out, see src/browser/worker.rs) never call one.
-// - pack {job, files, names, deflate, push, read}: reads the Blobs of
-//   `files` as one Blob made of them all, as a byte stream into one reused
-//   buffer of `read` bytes, and feeds each file to its own wasm job in
+// - pack {job, files, names, deflate, push, read, ahead}: reads the Blobs of
+//   `files` as one Blob made of them all, in reads of `read` bytes (`ahead`
+//   of them in flight), and feeds each file to its own wasm job in
 //   pushes of exactly `push` bytes (so the deflate output is the same as on
 //   the main thread). Answers each entry's CRC-32 and sizes and, when
 //   deflating, one Blob holding every entry's local header (from the wasm,
@@ -25,10 +25,16 @@
 //   other in one transferred ArrayBuffer and each head's length. If that read
 //   fails, reads each alone and answers an array of their ArrayBuffers
 //   (transferred) or, for a failed read, the error's name.
+// - Messages that come while `init` runs wait for it: the page posts a
+//   fresh worker's first requests right after its `init` (which it posts
+//   without a port: its outcome shows in the requests' answers).
 // - cancel {job}: a running pack job with that id stops at its next read.
 "use strict";
 
 let wasm = null;
+// The running or finished init (a promise), and why it failed.
+let starting = null;
+let startError = null;
 const cancelled = new Set();
 
 function stub(name) {
@@ -80,18 +86,6 @@ function localHeader(handle, name) {
 
 const encoder = new TextEncoder();
 
-/**
- * Frees a read's buffer now instead of at the next garbage collection.
- * `transfer(0)` detaches it, which releases its bytes at once: V8 collects
- * a worker's unreferenced ArrayBuffers late (reads of a 2 GiB study left two
- * workers holding 350 MiB of them), so without this a worker's memory grows
- * with the study. Browsers without `ArrayBuffer.prototype.transfer` leave
- * it to the collector.
- */
-function release(buffer) {
-  if (typeof buffer.transfer === "function") buffer.transfer(0);
-}
-
 /** Bytes of compressed output a pack gathers before it makes a Blob of them. */
 const OUTPUT_ROOM = 4 << 20;
 
@@ -106,9 +100,10 @@ const freeRooms = [];
  * The compressed side of a pack: every entry's local header and compressed
  * bytes, in archive order, gathered in one reused buffer and handed to
  * `Blob`s (which copy them) whenever it fills. So no ArrayBuffer is made
- * per output: a worker's garbage does not grow with the study (V8 collects
- * a worker's unreferenced ArrayBuffers late: in a 2 GiB study, copies
- * made per read and per output grew two workers' ArrayBuffers to 346 MiB).
+ * per output, only per read (V8 collects a worker's unreferenced
+ * ArrayBuffers late: in a 2 GiB study, copies made per read and per output
+ * grew two workers' ArrayBuffers to 346 MiB; the reads' own garbage is
+ * bounded by replacing the worker, see RECYCLE_AFTER_BYTES).
  * An entry's header is known only when its data is done, so the entry's
  * bytes are kept from `entryStart` on and moved up to make room for it.
  */
@@ -191,11 +186,11 @@ class PackOutput {
 // 2,000 small files cost more in reads than in compression; reading a
 // composite Blob costs far less per file (measured on 2,000 files of 16 KiB
 // in 2 workers: 0.34 s for the reads alone, against 1.07 s with one read
-// per file). The composite Blob is read as a byte stream into one reused
-// buffer of `read` bytes (a BYOB reader): the browser fills the stream's
-// pipe ahead of the reads, and no ArrayBuffer is made per read (reads by
-// `slice().arrayBuffer()` left 1 MiB of garbage each, which workers kept
-// for long: see PackOutput). Each file still goes to its own wasm job in
+// per file). The composite Blob is read in slices of `read` bytes, `ahead`
+// of them in flight. Each read's ArrayBuffer is garbage once its bytes are
+// in wasm, and V8 collects a worker's ArrayBuffers late: the page replaces
+// a worker after it has read a set amount (RECYCLE_AFTER_BYTES in
+// src/browser/worker.rs), which bounds that garbage. Each file still goes to its own wasm job in
 // pushes of exactly `push` bytes (staged in the job's input buffer across
 // reads), so the compressed bytes are those of the main thread's path.
 async function pack(message, port) {
@@ -287,7 +282,6 @@ async function pack(message, port) {
         advance();
       }
       done += bytes.length;
-      release(buffer);
       port.postMessage({ type: "progress", bytes: done });
     }
     if (index < files.length) throw new Error("a file is shorter than its size says");
@@ -327,21 +321,30 @@ self.onmessage = async (event) => {
     cancelled.add(message.job);
     return;
   }
-  const port = message.port;
+  // A message without a port (a fresh worker's `init`) gets no answer.
+  const port = message.port ?? { postMessage() {} };
   try {
     let result;
     let transfer = [];
     if (message.type === "init") {
-      result = await init(message);
-    } else if (wasm === null) {
-      throw new Error("the worker was not initialised");
-    } else if (message.type === "pack") {
-      result = await pack(message, port);
-    } else if (message.type === "heads") {
-      result = await heads(message);
-      transfer = Array.isArray(result) ? result.filter((r) => r instanceof ArrayBuffer) : [result.buffer];
+      starting = init(message).catch((error) => {
+        startError = String((error && error.message) || error);
+        throw error;
+      });
+      result = await starting;
     } else {
-      throw new Error(`unknown message ${message.type}`);
+      if (starting !== null) await starting.catch(() => {});
+      if (wasm === null) {
+        throw new Error(startError ? `the worker could not start: ${startError}` : "the worker was not initialised");
+      }
+      if (message.type === "pack") {
+        result = await pack(message, port);
+      } else if (message.type === "heads") {
+        result = await heads(message);
+        transfer = Array.isArray(result) ? result.filter((r) => r instanceof ArrayBuffer) : [result.buffer];
+      } else {
+        throw new Error(`unknown message ${message.type}`);
+      }
     }
     port.postMessage({ type: "done", result, memoryBytes: memoryBytes() }, transfer);
   } catch (error) {

@@ -22,6 +22,11 @@
 //! headers and compressed bytes, see [`crate::browser::prepare`]) or
 //! transferred `ArrayBuffer`s (scan heads).
 //!
+//! A worker that has read [`RECYCLE_AFTER_BYTES`] of files is replaced by a
+//! fresh one and terminated once its requests end: V8 frees a worker's
+//! garbage `ArrayBuffer`s late, and only a terminated worker is sure to give
+//! them all back, so this keeps a multi-GB study's memory bounded.
+//!
 //! A worker that dies after it started (its `error` event) fails the
 //! requests it had open, so no preparation or scan waits for it forever, and
 //! marks its pool broken: the next [`Engine::shared`] starts a new pool.
@@ -302,6 +307,29 @@ struct PoolWorker {
     in_flight: Rc<Cell<usize>>,
     /// The requests sent to it that may still be open, to reject if it dies.
     open: Rc<RefCell<Vec<OpenRequest>>>,
+    /// Bytes of files it was sent to read (pack requests).
+    read: Cell<u64>,
+    /// Set when a fresh worker took its place: it gets no new requests and
+    /// is terminated when its last one ends.
+    retired: Rc<Cell<bool>>,
+    /// Set once it was terminated.
+    ended: Rc<Cell<bool>>,
+    /// Its `error` listener (from the end of the start on).
+    on_error: Option<Closure<dyn FnMut(JsValue)>>,
+}
+
+impl PoolWorker {
+    fn new(url: &str) -> Result<Self, JsValue> {
+        Ok(Self {
+            worker: web_sys::Worker::new(url)?,
+            in_flight: Rc::new(Cell::new(0)),
+            open: Rc::new(RefCell::new(Vec::new())),
+            read: Cell::new(0),
+            retired: Rc::new(Cell::new(false)),
+            ended: Rc::new(Cell::new(false)),
+            on_error: None,
+        })
+    }
 }
 
 /// How to settle a request from outside its port (when its worker dies).
@@ -312,30 +340,60 @@ struct OpenRequest {
     settled: Rc<Cell<bool>>,
 }
 
+/// Bytes of files a worker reads before a fresh worker takes its place.
+///
+/// Each read in a worker (`Blob.slice().arrayBuffer()`) makes an
+/// `ArrayBuffer` that is garbage once its bytes are in wasm, and V8 collects
+/// a worker's garbage `ArrayBuffer`s late: measured in headless Chromium
+/// (e2e `big.test.mjs`, 2 GiB deflated study, 2 workers), they grew to
+/// 337 MiB, with the study. Nothing a worker can call frees one at once
+/// (`ArrayBuffer.prototype.transfer(0)` detached them and hid them from
+/// V8's accounting, but the renderer's RSS then grew by the study's size:
+/// +537 MiB for 512 MiB, against +135 MiB without it; a BYOB reader on
+/// `Blob.stream()` still made ~70 MiB of garbage at 512 MiB and stalled on
+/// the 2 GiB study). A terminated worker frees all of its memory, so after
+/// this many bytes a worker is retired and a fresh one (the compiled module
+/// is shared, so it starts in milliseconds) takes its place: the garbage a
+/// worker can hold is bounded by this, whatever the study's size.
+pub const RECYCLE_AFTER_BYTES: u64 = 64 << 20;
+
 /// Started workers, each with the widget's wasm instantiated.
 pub struct WorkerPool {
-    workers: Vec<PoolWorker>,
+    workers: RefCell<Vec<PoolWorker>>,
+    /// Workers replaced by fresh ones that may still finish requests.
+    retired: RefCell<Vec<PoolWorker>>,
+    /// The compiled wasm module, for fresh workers.
+    module: JsValue,
     url: String,
+    /// Bytes a worker reads before it is replaced.
+    recycle_after: u64,
+    /// How many workers were replaced.
+    recycled: Cell<u32>,
     /// Highest `memory.buffer.byteLength` any worker reported.
     peak_memory: Rc<Cell<f64>>,
     /// Called (once) when the next request settles.
     waker: Rc<RefCell<Option<js_sys::Function>>>,
     /// Set when a worker died after it started.
     broken: Rc<Cell<bool>>,
-    _on_error: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
 impl std::fmt::Debug for WorkerPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WorkerPool")
-            .field("workers", &self.workers.len())
+            .field("workers", &self.workers.borrow().len())
+            .field("recycled", &self.recycled.get())
             .finish()
     }
 }
 
 impl Drop for WorkerPool {
     fn drop(&mut self) {
-        for w in &self.workers {
+        for w in self
+            .workers
+            .borrow()
+            .iter()
+            .chain(self.retired.borrow().iter())
+        {
             w.worker.terminate();
         }
         let _ = web_sys::Url::revoke_object_url(&self.url);
@@ -349,15 +407,22 @@ pub struct Request {
     _on_message: Closure<dyn FnMut(web_sys::MessageEvent)>,
     in_flight: Rc<Cell<usize>>,
     settled: Rc<Cell<bool>>,
-    /// Index of the worker that runs it.
-    pub worker: usize,
+    /// The worker that runs it.
+    worker: web_sys::Worker,
+    /// Whether that worker was retired (terminated once idle).
+    retired: Rc<Cell<bool>>,
+    ended: Rc<Cell<bool>>,
 }
 
 impl Drop for Request {
     fn drop(&mut self) {
         self.port.set_onmessage(None);
         self.port.close();
-        self.in_flight.set(self.in_flight.get().saturating_sub(1));
+        let left = self.in_flight.get().saturating_sub(1);
+        self.in_flight.set(left);
+        if left == 0 && self.retired.get() && !self.ended.replace(true) {
+            self.worker.terminate();
+        }
     }
 }
 
@@ -371,6 +436,57 @@ impl Request {
     pub fn is_settled(&self) -> bool {
         self.settled.get()
     }
+
+    /// Tells the worker to stop job `job` (this request's) at its next read.
+    pub fn cancel(&self, job: u32) {
+        let message = Object::new();
+        if set(&message, "type", &"cancel".into()).is_ok()
+            && set(&message, "job", &job.into()).is_ok()
+        {
+            let _ = self.worker.post_message(&message);
+        }
+    }
+}
+
+/// The `error` listener of a started worker: fails its open requests (so
+/// nothing waits for it forever) and marks the pool broken (so the next
+/// [`Engine::shared`] starts a new one).
+fn error_listener(
+    open: &Rc<RefCell<Vec<OpenRequest>>>,
+    broken: &Rc<Cell<bool>>,
+    waker: &Rc<RefCell<Option<js_sys::Function>>>,
+) -> Closure<dyn FnMut(JsValue)> {
+    let open = Rc::clone(open);
+    let broken = Rc::clone(broken);
+    let waker = Rc::clone(waker);
+    Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        broken.set(true);
+        let why = Reflect::get(&event, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "no reason given".to_owned());
+        let error: JsValue = JsError::new(&format!("a worker stopped: {why}")).into();
+        for request in open.borrow_mut().drain(..) {
+            let settle = request.settle.upgrade();
+            let taken = settle.and_then(|s| s.borrow_mut().take());
+            if let Some((_, reject)) = taken {
+                let _ = reject.call1(&JsValue::NULL, &error);
+            }
+            request.settled.set(true);
+        }
+        let wake = waker.borrow_mut().take();
+        if let Some(wake) = wake {
+            let _ = wake.call0(&JsValue::NULL);
+        }
+    })
+}
+
+/// The `init` message that instantiates `module` in a worker.
+fn init_message(module: &JsValue) -> Result<Object, JsValue> {
+    let message = Object::new();
+    set(&message, "type", &"init".into())?;
+    set(&message, "module", module)?;
+    Ok(message)
 }
 
 impl WorkerPool {
@@ -378,6 +494,16 @@ impl WorkerPool {
     /// wasm module in each. Fails (terminating any started) when workers are
     /// not allowed here or do not start within 10 s.
     pub async fn start(count: usize, script: &str) -> Result<Self, JsValue> {
+        Self::start_recycling(count, script, RECYCLE_AFTER_BYTES).await
+    }
+
+    /// [`WorkerPool::start`], replacing a worker after it has read
+    /// `recycle_after` bytes (see [`RECYCLE_AFTER_BYTES`]).
+    pub async fn start_recycling(
+        count: usize,
+        script: &str,
+        recycle_after: u64,
+    ) -> Result<Self, JsValue> {
         let module = wasm_bindgen::module();
         if !module.is_instance_of::<js_sys::WebAssembly::Module>() {
             return Err(JsError::new("the wasm module is not available to hand to workers").into());
@@ -387,34 +513,31 @@ impl WorkerPool {
         options.set_type("text/javascript");
         let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
         let url = web_sys::Url::create_object_url_with_blob(&blob)?;
-        let mut pool = Self {
-            workers: Vec::new(),
+        let pool = Self {
+            workers: RefCell::new(Vec::new()),
+            retired: RefCell::new(Vec::new()),
+            module,
             url,
+            recycle_after: recycle_after.max(1),
+            recycled: Cell::new(0),
             peak_memory: Rc::new(Cell::new(0.0)),
             waker: Rc::new(RefCell::new(None)),
             broken: Rc::new(Cell::new(false)),
-            _on_error: Vec::new(),
         };
         for _ in 0..count.max(1) {
-            let worker = web_sys::Worker::new(&pool.url)?;
-            pool.workers.push(PoolWorker {
-                worker,
-                in_flight: Rc::new(Cell::new(0)),
-                open: Rc::new(RefCell::new(Vec::new())),
-            });
+            let worker = PoolWorker::new(&pool.url)?;
+            pool.workers.borrow_mut().push(worker);
         }
         // Start them all, then wait for each (with a time limit: a worker
         // that CSP blocked may never answer).
         let mut requests = Vec::new();
-        for index in 0..pool.workers.len() {
-            let message = Object::new();
-            set(&message, "type", &"init".into())?;
-            set(&message, "module", &module)?;
+        for index in 0..count.max(1) {
+            let message = init_message(&pool.module)?;
             requests.push(pool.send_to(index, &message, &Array::new(), None)?);
         }
         // A worker that fails to load (CSP, a broken script) fires `error`.
         let (failed, fail) = gate();
-        for w in &pool.workers {
+        for w in pool.workers.borrow().iter() {
             w.worker.set_onerror(Some(&fail));
         }
         for request in &requests {
@@ -435,37 +558,13 @@ impl WorkerPool {
             }
         }
         // From now on a worker that dies (out of memory, a crash) fails its
-        // open requests, so nothing waits for it forever, and marks the pool
-        // broken, so the next [`Engine::shared`] starts a new one.
-        let mut handlers = Vec::new();
-        for w in &pool.workers {
-            let open = Rc::clone(&w.open);
-            let broken = Rc::clone(&pool.broken);
-            let waker = Rc::clone(&pool.waker);
-            let handler = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
-                broken.set(true);
-                let why = Reflect::get(&event, &"message".into())
-                    .ok()
-                    .and_then(|m| m.as_string())
-                    .unwrap_or_else(|| "no reason given".to_owned());
-                let error: JsValue = JsError::new(&format!("a worker stopped: {why}")).into();
-                for request in open.borrow_mut().drain(..) {
-                    let settle = request.settle.upgrade();
-                    let taken = settle.and_then(|s| s.borrow_mut().take());
-                    if let Some((_, reject)) = taken {
-                        let _ = reject.call1(&JsValue::NULL, &error);
-                    }
-                    request.settled.set(true);
-                }
-                let wake = waker.borrow_mut().take();
-                if let Some(wake) = wake {
-                    let _ = wake.call0(&JsValue::NULL);
-                }
-            });
-            w.worker.set_onerror(Some(handler.as_ref().unchecked_ref()));
-            handlers.push(handler);
+        // open requests and marks the pool broken.
+        for w in pool.workers.borrow_mut().iter_mut() {
+            let listener = error_listener(&w.open, &pool.broken, &pool.waker);
+            w.worker
+                .set_onerror(Some(listener.as_ref().unchecked_ref()));
+            w.on_error = Some(listener);
         }
-        pool._on_error = handlers;
         Ok(pool)
     }
 
@@ -474,9 +573,20 @@ impl WorkerPool {
         self.broken.get()
     }
 
-    /// How many workers run.
+    /// How many workers take requests.
     pub fn size(&self) -> usize {
-        self.workers.len()
+        self.workers.borrow().len()
+    }
+
+    /// How many workers were replaced by fresh ones so far.
+    pub fn recycled(&self) -> u32 {
+        self.recycled.get()
+    }
+
+    /// Replaced workers still finishing requests (not terminated yet).
+    pub fn retiring(&self) -> usize {
+        self.prune_retired();
+        self.retired.borrow().len()
     }
 
     /// The largest wasm memory a worker reported, in bytes.
@@ -484,40 +594,102 @@ impl WorkerPool {
         self.peak_memory.get()
     }
 
-    /// Requests in flight on all workers together.
+    /// Requests in flight on all workers together (replaced ones included).
     pub fn in_flight(&self) -> usize {
-        self.workers.iter().map(|w| w.in_flight.get()).sum()
+        let workers = self.workers.borrow();
+        let retired = self.retired.borrow();
+        workers
+            .iter()
+            .chain(retired.iter())
+            .map(|w| w.in_flight.get())
+            .sum()
     }
 
     /// Sends `message` to the least busy worker; `transfer` lists objects to
-    /// transfer; `on_progress` gets each progress report's `bytes`.
+    /// transfer; `on_progress` gets each progress report's `bytes`; `reads`
+    /// is how many bytes of files the worker reads for it (0 when it makes
+    /// no garbage: see [`RECYCLE_AFTER_BYTES`]).
     pub fn send(
         &self,
         message: &Object,
         transfer: &Array,
         on_progress: Option<Box<dyn FnMut(f64)>>,
+        reads: u64,
     ) -> Result<Request, JsValue> {
-        let index = (0..self.workers.len())
-            .min_by_key(|&i| self.workers[i].in_flight.get())
-            .ok_or_else(|| JsError::new("the worker pool is empty"))?;
-        self.send_to(index, message, transfer, on_progress)
+        let index = {
+            let workers = self.workers.borrow();
+            (0..workers.len())
+                .min_by_key(|&i| workers[i].in_flight.get())
+                .ok_or_else(|| JsError::new("the worker pool is empty"))?
+        };
+        let request = self.send_to(index, message, transfer, on_progress)?;
+        if reads > 0 {
+            let due = {
+                let workers = self.workers.borrow();
+                workers.get(index).is_some_and(|w| {
+                    w.read.set(w.read.get().saturating_add(reads));
+                    w.read.get() >= self.recycle_after
+                })
+            };
+            if due {
+                self.replace(index);
+            }
+        }
+        Ok(request)
+    }
+
+    /// Puts a fresh worker in slot `index`; the one there finishes its
+    /// requests and is then terminated. If a fresh one cannot be made, the
+    /// old one stays (and its count starts again).
+    fn replace(&self, index: usize) {
+        self.prune_retired();
+        let Ok(mut fresh) = PoolWorker::new(&self.url) else {
+            if let Some(w) = self.workers.borrow().get(index) {
+                w.read.set(0);
+            }
+            return;
+        };
+        // The worker queues messages until it has loaded, and runs the
+        // requests after `init` once that is done (see worker.js).
+        let init =
+            init_message(&self.module).and_then(|m| fresh.worker.post_message(&m).map(|()| m));
+        if init.is_err() {
+            fresh.worker.terminate();
+            if let Some(w) = self.workers.borrow().get(index) {
+                w.read.set(0);
+            }
+            return;
+        }
+        let listener = error_listener(&fresh.open, &self.broken, &self.waker);
+        fresh
+            .worker
+            .set_onerror(Some(listener.as_ref().unchecked_ref()));
+        fresh.on_error = Some(listener);
+        let old = {
+            let mut workers = self.workers.borrow_mut();
+            match workers.get_mut(index) {
+                Some(slot) => std::mem::replace(slot, fresh),
+                None => return,
+            }
+        };
+        old.retired.set(true);
+        if old.in_flight.get() == 0 {
+            old.ended.set(true);
+            old.worker.terminate();
+        } else {
+            self.retired.borrow_mut().push(old);
+        }
+        self.recycled.set(self.recycled.get().saturating_add(1));
+    }
+
+    /// Forgets replaced workers that ended (their last request terminated them).
+    fn prune_retired(&self) {
+        self.retired.borrow_mut().retain(|w| !w.ended.get());
     }
 
     /// Calls `wake` once, when the next request of this pool settles.
     pub fn wake_on_settle(&self, wake: js_sys::Function) {
         *self.waker.borrow_mut() = Some(wake);
-    }
-
-    /// Tells worker `worker` to stop job `job` at its next read.
-    pub fn cancel(&self, worker: usize, job: u32) {
-        if let Some(w) = self.workers.get(worker) {
-            let message = Object::new();
-            if set(&message, "type", &"cancel".into()).is_ok()
-                && set(&message, "job", &job.into()).is_ok()
-            {
-                let _ = w.worker.post_message(&message);
-            }
-        }
     }
 
     fn send_to(
@@ -527,8 +699,8 @@ impl WorkerPool {
         transfer: &Array,
         mut on_progress: Option<Box<dyn FnMut(f64)>>,
     ) -> Result<Request, JsValue> {
-        let target = self
-            .workers
+        let workers = self.workers.borrow();
+        let target = workers
             .get(index)
             .ok_or_else(|| JsError::new("no such worker"))?;
         let channel = web_sys::MessageChannel::new()?;
@@ -609,7 +781,9 @@ impl WorkerPool {
             _on_message: on_message,
             in_flight: Rc::clone(&target.in_flight),
             settled,
-            worker: index,
+            worker: target.worker.clone(),
+            retired: Rc::clone(&target.retired),
+            ended: Rc::clone(&target.ended),
         })
     }
 }
@@ -689,10 +863,16 @@ impl Engine {
     /// console and returns [`Engine::MainThread`]. `count` 0 means the main
     /// thread without trying.
     pub async fn start(count: usize, script: &str) -> Engine {
+        Self::start_recycling(count, script, RECYCLE_AFTER_BYTES).await
+    }
+
+    /// [`Engine::start`] with workers replaced after `recycle_after` bytes
+    /// read (see [`RECYCLE_AFTER_BYTES`]).
+    pub async fn start_recycling(count: usize, script: &str, recycle_after: u64) -> Engine {
         if count == 0 {
             return Engine::MainThread;
         }
-        match WorkerPool::start(count, script).await {
+        match WorkerPool::start_recycling(count, script, recycle_after).await {
             Ok(pool) => Engine::Workers(Rc::new(pool)),
             Err(error) => {
                 warn_once(&format!(

@@ -39,6 +39,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync,
+  writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -861,6 +862,73 @@ export async function startMemorySampler(widget, { everyMs = 250 } = {}) {
       await cdp.detach().catch(() => {});
       const peak = samples.reduce((best, s) => (s.total > (best?.total ?? -1) ? s : best), null);
       return { samples, peak };
+    },
+  };
+}
+
+/** `field` (a "... kB" line) of /proc/<pid>/status in bytes; null where unreadable. */
+function procStatus(pid, field) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const m = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Samples the resident memory (VmRSS, and the kernel's peak VmHWM, reset at
+ * the start where allowed) of `widget`'s renderer process, which runs its
+ * page and its workers: what the machine really gives the tab, including
+ * memory V8 no longer counts. The renderer is the one whose CPU time grows
+ * while the page spins (CDP SystemInfo.getProcessInfo). Resolves null where
+ * /proc is not there (not Linux).
+ */
+export async function startRssSampler(browser, widget, { everyMs = 250 } = {}) {
+  if (process.platform !== "linux") return null;
+  const cdp = await browser.newBrowserCDPSession();
+  const cpu = async () => {
+    const { processInfo } = await cdp.send("SystemInfo.getProcessInfo");
+    return new Map(processInfo.filter((p) => p.type === "renderer").map((p) => [p.id, p.cpuTime]));
+  };
+  const before = await cpu();
+  await widget.page.evaluate(() => {
+    const end = performance.now() + 400;
+    let x = 0;
+    while (performance.now() < end) x += Math.random();
+    return x;
+  });
+  const grown = [...(await cpu())].map(([pid, time]) => ({ pid, grew: time - (before.get(pid) ?? 0) }));
+  await cdp.detach().catch(() => {});
+  grown.sort((a, b) => b.grew - a.grew);
+  const pid = grown[0]?.pid;
+  assert.ok(pid, "the page's renderer process was found");
+  const base = procStatus(pid, "VmRSS");
+  assert.ok(base !== null, `the renderer's /proc/${pid}/status is readable`);
+  let hwmReset = true;
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, "5");
+  } catch {
+    hwmReset = false;
+  }
+  let peak = base;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      peak = Math.max(peak, procStatus(pid, "VmRSS") ?? 0);
+      await sleep(everyMs);
+    }
+  })();
+  return {
+    pid,
+    base,
+    /** Stops; resolves to {base, peak, growth} in bytes (peak counts VmHWM when it was reset). */
+    async stop() {
+      running = false;
+      await loop;
+      if (hwmReset) peak = Math.max(peak, procStatus(pid, "VmHWM") ?? 0);
+      return { base, peak, growth: peak - base, hwmReset };
     },
   };
 }

@@ -596,7 +596,11 @@ try {
       })();
       const workerLoop = (async () => {
         while (!stop) {
-          for (const id of workers.ids()) {
+          // A worker that ended (the pool replaces a worker after it has
+          // read a set amount) holds nothing any more.
+          const live = new Set(workers.ids());
+          for (const id of workerLatest.keys()) if (!live.has(id)) workerLatest.delete(id);
+          for (const id of live) {
             const s = await workers.sample(id);
             if (!s) continue;
             workerLatest.set(id, s);

@@ -434,11 +434,12 @@ fn section(
                 "\nWhere the study's memory goes: auraloader's page stays at {} of JS heap and \
                  {} of wasm memory; most of its peak is the workers' `ArrayBuffer`s (at most {} \
                  in one worker): the 1 MiB reads of the files (`Blob.slice().arrayBuffer()`, two \
-                 groups of files in flight per worker) and the compressed bytes copied out of \
-                 wasm before they become a `Blob`. They are garbage as soon as they are used, \
-                 but stay until V8 collects them, which it does once an isolate's external \
-                 memory has grown by about 64 MiB, so that figure is bounded by V8's heuristics \
-                 rather than growing with the study. tus-js-client's page holds every file \
+                 groups of files in flight per worker). They are garbage as soon as their \
+                 bytes are in wasm, but stay until V8 collects them, which in a worker it does \
+                 late; so the pool replaces a worker with a fresh one after it has read 64 MiB \
+                 (`RECYCLE_AFTER_BYTES`) and terminates the old one once its requests end, and \
+                 that figure is bounded by the limit rather than growing with the study. \
+                 tus-js-client's page holds every file \
                  ({}) and then the archive ({}) as `ArrayBuffer`s, and still held {} while it \
                  uploaded: nothing triggered a collection of the garbage.",
                 mib(max(ours, "peak.page.heap")),
