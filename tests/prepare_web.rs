@@ -343,6 +343,7 @@ async fn workers_replaced_mid_preparation_give_the_same_archive_and_end() {
         check_archive(&archive, &study);
     }
     assert!(pool.recycled() >= 2, "recycled {}", pool.recycled());
+    assert_eq!(pool.failed_starts(), 0);
     assert_eq!(pool.size(), 2);
     assert_eq!(pool.in_flight(), 0);
     assert_eq!(pool.retiring(), 0, "a replaced worker was not terminated");
@@ -355,6 +356,49 @@ async fn workers_replaced_mid_preparation_give_the_same_archive_and_end() {
         &study,
     );
     assert_eq!(engine.pool().unwrap().recycled(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_fresh_worker_that_cannot_start_leaves_the_old_one_working() {
+    // Workers made after `deadline` fail their init: the pool's first two
+    // start, every replacement fails, and the preparation goes on in the
+    // workers it has.
+    let deadline = js_sys::Date::now() + 2_000.0;
+    let script = format!(
+        "{WORKER_SCRIPT}\nconst lateBorn = Date.now() > {deadline};\nconst realInit = init;\n\
+         init = async (m) => {{ if (lateBorn) throw new Error('fresh worker refused by the test'); \
+         return realInit(m); }};"
+    );
+    let engine = Engine::start_recycling(2, &script, 1).await;
+    let pool = engine.pool().expect("the first workers start").clone();
+    assert!(
+        js_sys::Date::now() < deadline,
+        "the pool took too long to start"
+    );
+    let wait = js_sys::Promise::new(&mut |resolve, _| {
+        let ms = (deadline - js_sys::Date::now()).max(0.0) + 100.0;
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32)
+            .unwrap();
+    });
+    JsFuture::from(wait).await.unwrap();
+    let study = mixed_study();
+    for _ in 0..2 {
+        let (prepared, _) = prepare(prepare_files(&study), &engine).await;
+        check_archive(
+            &blob_bytes(&prepared.blob(0, prepared.len()).unwrap()).await,
+            &study,
+        );
+    }
+    assert!(pool.failed_starts() >= 1, "no fresh worker was tried");
+    assert_eq!(
+        pool.recycled(),
+        0,
+        "a worker that failed to start took a slot"
+    );
+    assert!(!pool.is_broken());
+    assert_eq!(pool.size(), 2);
 }
 
 #[wasm_bindgen_test]

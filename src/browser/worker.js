@@ -25,9 +25,8 @@
 //   other in one transferred ArrayBuffer and each head's length. If that read
 //   fails, reads each alone and answers an array of their ArrayBuffers
 //   (transferred) or, for a failed read, the error's name.
-// - Messages that come while `init` runs wait for it: the page posts a
-//   fresh worker's first requests right after its `init` (which it posts
-//   without a port: its outcome shows in the requests' answers).
+// - A message that comes while `init` runs waits for it (the page sends
+//   requests only to started workers, so this is a safeguard).
 // - cancel {job}: a running pack job with that id stops at its next read.
 "use strict";
 
@@ -321,8 +320,7 @@ self.onmessage = async (event) => {
     cancelled.add(message.job);
     return;
   }
-  // A message without a port (a fresh worker's `init`) gets no answer.
-  const port = message.port ?? { postMessage() {} };
+  const port = message.port;
   try {
     let result;
     let transfer = [];

@@ -23,7 +23,8 @@
 //! transferred `ArrayBuffer`s (scan heads).
 //!
 //! A worker that has read [`RECYCLE_AFTER_BYTES`] of files is replaced by a
-//! fresh one and terminated once its requests end: V8 frees a worker's
+//! fresh one (once that one has started) and terminated once its requests
+//! end: V8 frees a worker's
 //! garbage `ArrayBuffer`s late, and only a terminated worker is sure to give
 //! them all back, so this keeps a multi-GB study's memory bounded.
 //!
@@ -332,6 +333,17 @@ impl PoolWorker {
     }
 }
 
+/// A worker started to take slot `index` of the pool once its `init` answers.
+struct Fresh {
+    index: usize,
+    worker: PoolWorker,
+    /// 0 while it loads, 1 once its `init` answered right, 2 if it failed.
+    state: Rc<Cell<u8>>,
+    port: web_sys::MessagePort,
+    _answered: Closure<dyn FnMut(web_sys::MessageEvent)>,
+    _failed: Closure<dyn FnMut(JsValue)>,
+}
+
 /// How to settle a request from outside its port (when its worker dies).
 type Settle = Rc<RefCell<Option<(js_sys::Function, js_sys::Function)>>>;
 
@@ -352,9 +364,10 @@ struct OpenRequest {
 /// +537 MiB for 512 MiB, against +135 MiB without it; a BYOB reader on
 /// `Blob.stream()` still made ~70 MiB of garbage at 512 MiB and stalled on
 /// the 2 GiB study). A terminated worker frees all of its memory, so after
-/// this many bytes a worker is retired and a fresh one (the compiled module
-/// is shared, so it starts in milliseconds) takes its place: the garbage a
-/// worker can hold is bounded by this, whatever the study's size.
+/// this many bytes a fresh worker is started (the compiled module is
+/// shared, so it starts in milliseconds); once it has, it takes the old
+/// one's place, and the old one is terminated when its requests end. The
+/// garbage a worker can hold is bounded by this, whatever the study's size.
 pub const RECYCLE_AFTER_BYTES: u64 = 64 << 20;
 
 /// Started workers, each with the widget's wasm instantiated.
@@ -362,6 +375,8 @@ pub struct WorkerPool {
     workers: RefCell<Vec<PoolWorker>>,
     /// Workers replaced by fresh ones that may still finish requests.
     retired: RefCell<Vec<PoolWorker>>,
+    /// Fresh workers starting, each to take a slot once started.
+    fresh: RefCell<Vec<Fresh>>,
     /// The compiled wasm module, for fresh workers.
     module: JsValue,
     url: String,
@@ -369,6 +384,8 @@ pub struct WorkerPool {
     recycle_after: u64,
     /// How many workers were replaced.
     recycled: Cell<u32>,
+    /// How many fresh workers failed to start.
+    failed_starts: Cell<u32>,
     /// Highest `memory.buffer.byteLength` any worker reported.
     peak_memory: Rc<Cell<f64>>,
     /// Called (once) when the next request settles.
@@ -395,6 +412,9 @@ impl Drop for WorkerPool {
             .chain(self.retired.borrow().iter())
         {
             w.worker.terminate();
+        }
+        for f in self.fresh.borrow().iter() {
+            f.worker.worker.terminate();
         }
         let _ = web_sys::Url::revoke_object_url(&self.url);
     }
@@ -516,10 +536,12 @@ impl WorkerPool {
         let pool = Self {
             workers: RefCell::new(Vec::new()),
             retired: RefCell::new(Vec::new()),
+            fresh: RefCell::new(Vec::new()),
             module,
             url,
             recycle_after: recycle_after.max(1),
             recycled: Cell::new(0),
+            failed_starts: Cell::new(0),
             peak_memory: Rc::new(Cell::new(0.0)),
             waker: Rc::new(RefCell::new(None)),
             broken: Rc::new(Cell::new(false)),
@@ -583,6 +605,11 @@ impl WorkerPool {
         self.recycled.get()
     }
 
+    /// How many fresh workers failed to start (their slots kept the old one).
+    pub fn failed_starts(&self) -> u32 {
+        self.failed_starts.get()
+    }
+
     /// Replaced workers still finishing requests (not terminated yet).
     pub fn retiring(&self) -> usize {
         self.prune_retired();
@@ -616,6 +643,7 @@ impl WorkerPool {
         on_progress: Option<Box<dyn FnMut(f64)>>,
         reads: u64,
     ) -> Result<Request, JsValue> {
+        self.adopt_fresh();
         let index = {
             let workers = self.workers.borrow();
             (0..workers.len())
@@ -632,54 +660,130 @@ impl WorkerPool {
                 })
             };
             if due {
-                self.replace(index);
+                self.start_fresh(index);
             }
         }
         Ok(request)
     }
 
-    /// Puts a fresh worker in slot `index`; the one there finishes its
-    /// requests and is then terminated. If a fresh one cannot be made, the
-    /// old one stays (and its count starts again).
-    fn replace(&self, index: usize) {
-        self.prune_retired();
-        let Ok(mut fresh) = PoolWorker::new(&self.url) else {
-            if let Some(w) = self.workers.borrow().get(index) {
-                w.read.set(0);
-            }
-            return;
-        };
-        // The worker queues messages until it has loaded, and runs the
-        // requests after `init` once that is done (see worker.js).
-        let init =
-            init_message(&self.module).and_then(|m| fresh.worker.post_message(&m).map(|()| m));
-        if init.is_err() {
-            fresh.worker.terminate();
-            if let Some(w) = self.workers.borrow().get(index) {
-                w.read.set(0);
-            }
+    /// Starts a fresh worker for slot `index` (unless one is starting). It
+    /// takes the slot once its `init` has answered (see
+    /// [`WorkerPool::adopt_fresh`]); until then the worker there keeps
+    /// taking requests, so no request waits for a worker that is loading or
+    /// fails on one that could not start.
+    fn start_fresh(&self, index: usize) {
+        if self.fresh.borrow().iter().any(|f| f.index == index) {
             return;
         }
-        let listener = error_listener(&fresh.open, &self.broken, &self.waker);
-        fresh
+        match self.fresh_worker(index) {
+            Ok(fresh) => self.fresh.borrow_mut().push(fresh),
+            // Try again after as many bytes more.
+            Err(_) => self.reset_count(index),
+        }
+    }
+
+    /// Starts counting slot `index`'s bytes read from 0 again.
+    fn reset_count(&self, index: usize) {
+        if let Some(w) = self.workers.borrow().get(index) {
+            w.read.set(0);
+        }
+    }
+
+    fn fresh_worker(&self, index: usize) -> Result<Fresh, JsValue> {
+        let worker = PoolWorker::new(&self.url)?;
+        let state = Rc::new(Cell::new(0u8));
+        let channel = web_sys::MessageChannel::new()?;
+        let answered = {
+            let state = Rc::clone(&state);
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+                let abi = Reflect::get(&event.data(), &"result".into())
+                    .and_then(|r| Reflect::get(&r, &"abi".into()))
+                    .ok()
+                    .and_then(|a| a.as_f64());
+                let ready = abi == Some(f64::from(auraloader_job_abi()));
+                state.set(if ready { 1 } else { 2 });
+            })
+        };
+        let failed = {
+            let state = Rc::clone(&state);
+            Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| state.set(2))
+        };
+        let port = channel.port1();
+        port.set_onmessage(Some(answered.as_ref().unchecked_ref()));
+        worker
             .worker
-            .set_onerror(Some(listener.as_ref().unchecked_ref()));
-        fresh.on_error = Some(listener);
-        let old = {
-            let mut workers = self.workers.borrow_mut();
-            match workers.get_mut(index) {
-                Some(slot) => std::mem::replace(slot, fresh),
-                None => return,
-            }
-        };
-        old.retired.set(true);
-        if old.in_flight.get() == 0 {
-            old.ended.set(true);
-            old.worker.terminate();
-        } else {
-            self.retired.borrow_mut().push(old);
+            .set_onerror(Some(failed.as_ref().unchecked_ref()));
+        let message = init_message(&self.module)?;
+        set(&message, "port", &channel.port2())?;
+        let posted = worker
+            .worker
+            .post_message_with_transfer(&message, &Array::of1(&channel.port2()));
+        if let Err(error) = posted {
+            worker.worker.terminate();
+            return Err(error);
         }
-        self.recycled.set(self.recycled.get().saturating_add(1));
+        Ok(Fresh {
+            index,
+            worker,
+            state,
+            port,
+            _answered: answered,
+            _failed: failed,
+        })
+    }
+
+    /// Puts each fresh worker that has started in its slot; the one there
+    /// finishes its requests and is then terminated. A fresh worker that
+    /// failed to start is dropped and the old one keeps its slot (a new try
+    /// comes after as many bytes more).
+    fn adopt_fresh(&self) {
+        if self.fresh.borrow().iter().all(|f| f.state.get() == 0) {
+            return;
+        }
+        self.prune_retired();
+        let started: Vec<Fresh> = {
+            let mut fresh = self.fresh.borrow_mut();
+            let (started, loading) = fresh.drain(..).partition(|f| f.state.get() != 0);
+            *fresh = loading;
+            started
+        };
+        for fresh in started {
+            fresh.port.set_onmessage(None);
+            fresh.port.close();
+            let Fresh {
+                index,
+                mut worker,
+                state,
+                ..
+            } = fresh;
+            if state.get() != 1 {
+                worker.worker.terminate();
+                self.failed_starts
+                    .set(self.failed_starts.get().saturating_add(1));
+                self.reset_count(index);
+                continue;
+            }
+            let listener = error_listener(&worker.open, &self.broken, &self.waker);
+            worker
+                .worker
+                .set_onerror(Some(listener.as_ref().unchecked_ref()));
+            worker.on_error = Some(listener);
+            let old = {
+                let mut workers = self.workers.borrow_mut();
+                match workers.get_mut(index) {
+                    Some(slot) => std::mem::replace(slot, worker),
+                    None => continue,
+                }
+            };
+            old.retired.set(true);
+            if old.in_flight.get() == 0 {
+                old.ended.set(true);
+                old.worker.terminate();
+            } else {
+                self.retired.borrow_mut().push(old);
+            }
+            self.recycled.set(self.recycled.get().saturating_add(1));
+        }
     }
 
     /// Forgets replaced workers that ended (their last request terminated them).
