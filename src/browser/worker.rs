@@ -333,12 +333,20 @@ impl PoolWorker {
     }
 }
 
+/// Where a fresh worker's start is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Loading,
+    /// Its `init` answered with this build's job exports.
+    Ready,
+    Failed,
+}
+
 /// A worker started to take slot `index` of the pool once its `init` answers.
 struct Fresh {
     index: usize,
     worker: PoolWorker,
-    /// 0 while it loads, 1 once its `init` answered right, 2 if it failed.
-    state: Rc<Cell<u8>>,
+    state: Rc<Cell<Start>>,
     port: web_sys::MessagePort,
     _answered: Closure<dyn FnMut(web_sys::MessageEvent)>,
     _failed: Closure<dyn FnMut(JsValue)>,
@@ -501,6 +509,23 @@ fn error_listener(
     })
 }
 
+/// Whether `answer` (a worker's answer to `init`, or its `error` event)
+/// says it started with the job exports of this build; else why not.
+fn check_started(answer: &JsValue) -> Result<(), String> {
+    let abi = Reflect::get(answer, &"abi".into()).unwrap_or(JsValue::UNDEFINED);
+    if abi.is_undefined() {
+        let why = Reflect::get(answer, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "it could not load".to_owned());
+        return Err(format!("a worker failed to start: {why}"));
+    }
+    if abi.as_f64() != Some(f64::from(auraloader_job_abi())) {
+        return Err("the worker runs another version of the job exports".to_owned());
+    }
+    Ok(())
+}
+
 /// The `init` message that instantiates `module` in a worker.
 fn init_message(module: &JsValue) -> Result<Object, JsValue> {
     let message = Object::new();
@@ -565,19 +590,7 @@ impl WorkerPool {
         for request in &requests {
             let started = Promise::race(&Array::of2(&request.promise, &failed));
             let answer = with_timeout(&started, START_TIMEOUT_MS).await?;
-            let abi = Reflect::get(&answer, &"abi".into()).unwrap_or(JsValue::UNDEFINED);
-            if abi.is_undefined() {
-                let why = Reflect::get(&answer, &"message".into())
-                    .ok()
-                    .and_then(|m| m.as_string())
-                    .unwrap_or_else(|| "it could not load".to_owned());
-                return Err(JsError::new(&format!("a worker failed to start: {why}")).into());
-            }
-            if abi.as_f64() != Some(f64::from(auraloader_job_abi())) {
-                return Err(
-                    JsError::new("the worker runs another version of the job exports").into(),
-                );
-            }
+            check_started(&answer).map_err(|why| JsValue::from(JsError::new(&why)))?;
         }
         // From now on a worker that dies (out of memory, a crash) fails its
         // open requests and marks the pool broken.
@@ -691,22 +704,20 @@ impl WorkerPool {
 
     fn fresh_worker(&self, index: usize) -> Result<Fresh, JsValue> {
         let worker = PoolWorker::new(&self.url)?;
-        let state = Rc::new(Cell::new(0u8));
+        let state = Rc::new(Cell::new(Start::Loading));
         let channel = web_sys::MessageChannel::new()?;
         let answered = {
             let state = Rc::clone(&state);
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-                let abi = Reflect::get(&event.data(), &"result".into())
-                    .and_then(|r| Reflect::get(&r, &"abi".into()))
-                    .ok()
-                    .and_then(|a| a.as_f64());
-                let ready = abi == Some(f64::from(auraloader_job_abi()));
-                state.set(if ready { 1 } else { 2 });
+                let result =
+                    Reflect::get(&event.data(), &"result".into()).unwrap_or(JsValue::UNDEFINED);
+                let ready = check_started(&result).is_ok();
+                state.set(if ready { Start::Ready } else { Start::Failed });
             })
         };
         let failed = {
             let state = Rc::clone(&state);
-            Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| state.set(2))
+            Closure::<dyn FnMut(JsValue)>::new(move |_event: JsValue| state.set(Start::Failed))
         };
         let port = channel.port1();
         port.set_onmessage(Some(answered.as_ref().unchecked_ref()));
@@ -737,13 +748,20 @@ impl WorkerPool {
     /// failed to start is dropped and the old one keeps its slot (a new try
     /// comes after as many bytes more).
     fn adopt_fresh(&self) {
-        if self.fresh.borrow().iter().all(|f| f.state.get() == 0) {
+        if self
+            .fresh
+            .borrow()
+            .iter()
+            .all(|f| f.state.get() == Start::Loading)
+        {
             return;
         }
         self.prune_retired();
         let started: Vec<Fresh> = {
             let mut fresh = self.fresh.borrow_mut();
-            let (started, loading) = fresh.drain(..).partition(|f| f.state.get() != 0);
+            let (started, loading) = fresh
+                .drain(..)
+                .partition(|f| f.state.get() != Start::Loading);
             *fresh = loading;
             started
         };
@@ -756,7 +774,7 @@ impl WorkerPool {
                 state,
                 ..
             } = fresh;
-            if state.get() != 1 {
+            if state.get() != Start::Ready {
                 worker.worker.terminate();
                 self.failed_starts
                     .set(self.failed_starts.get().saturating_add(1));

@@ -38,8 +38,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
-  closeSync, existsSync, fstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync,
-  writeFileSync,
+  closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync,
 } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -68,6 +67,8 @@ export const LIMIT_MS = 120_000;
 const www = join(env.repo, "www");
 const { launchChromium } = await import(pathToFileURL(join(www, "tools/chromium.mjs")).href);
 const { startProxy } = await import(pathToFileURL(join(www, "tools/tus-servers.mjs")).href);
+const { zipEntries } = await import(pathToFileURL(join(www, "tools/zipfile.mjs")).href);
+const { procStatus, rendererPid, resetPeak } = await import(pathToFileURL(join(www, "tools/proc.mjs")).href);
 const { unzipSync } = await import(pathToFileURL(join(www, "node_modules/fflate/esm/index.mjs")).href);
 
 /** Throws, saying what to do, when the built package or the server is missing. */
@@ -374,76 +375,6 @@ export function assertZipHolds(zip, files, prefix) {
   assert.equal(stored.length, inputs.length, `${stored.length} entries for ${inputs.length} input files`);
   assert.deepEqual(stored, inputs, "the entries are not byte-identical to the input files");
   return names.length;
-}
-
-/**
- * The entries of the zip file at `path`, from its central directory (ZIP64
- * aware), without reading the data: [{name, method, compressedSize, size,
- * dataOffset}].
- */
-export function zipEntries(path) {
-  const fd = openSync(path, "r");
-  try {
-    const fileSize = fstatSync(fd).size;
-    const read = (at, length) => {
-      const buffer = Buffer.alloc(length);
-      const got = readSync(fd, buffer, 0, length, at);
-      assert.equal(got, length, `zip: short read at ${at}`);
-      return buffer;
-    };
-    const tailLength = Math.min(fileSize, 22 + 65535);
-    const tail = read(fileSize - tailLength, tailLength);
-    const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
-    assert.ok(eocd >= 0, "zip: no end of central directory");
-    let count = tail.readUInt16LE(eocd + 10);
-    let cdSize = tail.readUInt32LE(eocd + 12);
-    let cdOffset = tail.readUInt32LE(eocd + 16);
-    if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-      const locator = eocd - 20;
-      assert.equal(tail.readUInt32LE(locator), 0x07064b50, "zip: no ZIP64 locator");
-      const record = read(Number(tail.readBigUInt64LE(locator + 8)), 56);
-      assert.equal(record.readUInt32LE(0), 0x06064b50, "zip: no ZIP64 end record");
-      count = Number(record.readBigUInt64LE(32));
-      cdSize = Number(record.readBigUInt64LE(40));
-      cdOffset = Number(record.readBigUInt64LE(48));
-    }
-    const cd = read(cdOffset, cdSize);
-    const entries = [];
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      assert.equal(cd.readUInt32LE(at), 0x02014b50, `zip: central header ${i}`);
-      const method = cd.readUInt16LE(at + 10);
-      let compressedSize = cd.readUInt32LE(at + 20);
-      let size = cd.readUInt32LE(at + 24);
-      const nameLength = cd.readUInt16LE(at + 28);
-      const extraLength = cd.readUInt16LE(at + 30);
-      const commentLength = cd.readUInt16LE(at + 32);
-      let localOffset = cd.readUInt32LE(at + 42);
-      const name = cd.toString("utf8", at + 46, at + 46 + nameLength);
-      // ZIP64 extra field: the 8-byte values of the fields set to 0xFFFFFFFF.
-      let extra = at + 46 + nameLength;
-      const extraEnd = extra + extraLength;
-      while (extra + 4 <= extraEnd) {
-        const id = cd.readUInt16LE(extra);
-        const length = cd.readUInt16LE(extra + 2);
-        if (id === 0x0001) {
-          let field = extra + 4;
-          if (size === 0xffffffff) { size = Number(cd.readBigUInt64LE(field)); field += 8; }
-          if (compressedSize === 0xffffffff) { compressedSize = Number(cd.readBigUInt64LE(field)); field += 8; }
-          if (localOffset === 0xffffffff) { localOffset = Number(cd.readBigUInt64LE(field)); }
-        }
-        extra += 4 + length;
-      }
-      const local = read(localOffset, 30);
-      assert.equal(local.readUInt32LE(0), 0x04034b50, `zip: local header of ${name}`);
-      const dataOffset = localOffset + 30 + local.readUInt16LE(26) + local.readUInt16LE(28);
-      entries.push({ name, method, compressedSize, size, dataOffset });
-      at += 46 + nameLength + extraLength + commentLength;
-    }
-    return entries;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**
@@ -866,17 +797,6 @@ export async function startMemorySampler(widget, { everyMs = 250 } = {}) {
   };
 }
 
-/** `field` (a "... kB" line) of /proc/<pid>/status in bytes; null where unreadable. */
-function procStatus(pid, field) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const m = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Samples the resident memory (VmRSS, and the kernel's peak VmHWM, reset at
  * the start where allowed) of `widget`'s renderer process, which runs its
@@ -888,30 +808,12 @@ function procStatus(pid, field) {
 export async function startRssSampler(browser, widget, { everyMs = 250 } = {}) {
   if (process.platform !== "linux") return null;
   const cdp = await browser.newBrowserCDPSession();
-  const cpu = async () => {
-    const { processInfo } = await cdp.send("SystemInfo.getProcessInfo");
-    return new Map(processInfo.filter((p) => p.type === "renderer").map((p) => [p.id, p.cpuTime]));
-  };
-  const before = await cpu();
-  await widget.page.evaluate(() => {
-    const end = performance.now() + 400;
-    let x = 0;
-    while (performance.now() < end) x += Math.random();
-    return x;
-  });
-  const grown = [...(await cpu())].map(([pid, time]) => ({ pid, grew: time - (before.get(pid) ?? 0) }));
+  const pid = await rendererPid(cdp, widget.page);
   await cdp.detach().catch(() => {});
-  grown.sort((a, b) => b.grew - a.grew);
-  const pid = grown[0]?.pid;
   assert.ok(pid, "the page's renderer process was found");
   const base = procStatus(pid, "VmRSS");
   assert.ok(base !== null, `the renderer's /proc/${pid}/status is readable`);
-  let hwmReset = true;
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, "5");
-  } catch {
-    hwmReset = false;
-  }
+  const hwmReset = resetPeak(pid);
   let peak = base;
   let running = true;
   const loop = (async () => {

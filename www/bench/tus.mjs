@@ -50,8 +50,8 @@
 
 import { createHash } from "node:crypto";
 import {
-  closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync,
-  rmSync, statSync, unlinkSync, writeFileSync, writeSync,
+  closeSync, createReadStream, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync,
+  rmSync, statSync, unlinkSync, writeSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
@@ -62,6 +62,8 @@ const repo = resolve(www, "..");
 const dist = resolve(process.env.AURALOADER_DIST ?? join(repo, "dist"));
 const { launchChromium } = await import(join(www, "tools/chromium.mjs"));
 const { startStatic, startTusServer, pseudoRandomBytes } = await import(join(www, "tools/tus-servers.mjs"));
+const { zipEntries } = await import(join(www, "tools/zipfile.mjs"));
+const { procStatus, rendererPid, resetPeak } = await import(join(www, "tools/proc.mjs"));
 
 function option(name, fallback) {
   const i = process.argv.indexOf(name);
@@ -249,78 +251,6 @@ function walk(dir) {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-function readAt(fd, position, length) {
-  const buffer = Buffer.alloc(length);
-  const n = readSync(fd, buffer, 0, length, position);
-  if (n !== length) throw new Error(`short read at ${position}`);
-  return buffer;
-}
-
-/** The central directory of the zip at `path` (zip64 aware). */
-function centralDirectory(path) {
-  const fd = openSync(path, "r");
-  try {
-    const total = statSync(path).size;
-    const tailLength = Math.min(total, 65_557);
-    const tail = readAt(fd, total - tailLength, tailLength);
-    let eocd = -1;
-    for (let i = tail.length - 22; i >= 0; i--) {
-      if (tail.readUInt32LE(i) === 0x06054b50) {
-        eocd = i;
-        break;
-      }
-    }
-    if (eocd < 0) throw new Error("no end of central directory record");
-    let count = tail.readUInt16LE(eocd + 10);
-    let cdSize = tail.readUInt32LE(eocd + 12);
-    let cdOffset = tail.readUInt32LE(eocd + 16);
-    if (count === 0xffff || cdOffset === 0xffffffff || cdSize === 0xffffffff) {
-      const locator = eocd - 20;
-      if (locator < 0 || tail.readUInt32LE(locator) !== 0x07064b50) throw new Error("no zip64 locator");
-      const at = Number(tail.readBigUInt64LE(locator + 8));
-      const record = readAt(fd, at, 56);
-      if (record.readUInt32LE(0) !== 0x06064b50) throw new Error("no zip64 end record");
-      count = Number(record.readBigUInt64LE(32));
-      cdSize = Number(record.readBigUInt64LE(40));
-      cdOffset = Number(record.readBigUInt64LE(48));
-    }
-    const cd = readAt(fd, cdOffset, cdSize);
-    const entries = [];
-    for (let at = 0, i = 0; i < count; i++) {
-      if (cd.readUInt32LE(at) !== 0x02014b50) throw new Error(`bad central directory entry ${i}`);
-      const method = cd.readUInt16LE(at + 10);
-      const crc = cd.readUInt32LE(at + 16);
-      let compressed = cd.readUInt32LE(at + 20);
-      let plain = cd.readUInt32LE(at + 24);
-      const nameLength = cd.readUInt16LE(at + 28);
-      const extraLength = cd.readUInt16LE(at + 30);
-      const commentLength = cd.readUInt16LE(at + 32);
-      let local = cd.readUInt32LE(at + 42);
-      const name = cd.subarray(at + 46, at + 46 + nameLength).toString("utf8");
-      const extra = cd.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength);
-      for (let e = 0; e + 4 <= extra.length; ) {
-        const id = extra.readUInt16LE(e);
-        const length = extra.readUInt16LE(e + 2);
-        if (id === 0x0001) {
-          let f = e + 4;
-          if (plain === 0xffffffff) (plain = Number(extra.readBigUInt64LE(f))), (f += 8);
-          if (compressed === 0xffffffff) (compressed = Number(extra.readBigUInt64LE(f))), (f += 8);
-          if (local === 0xffffffff) local = Number(extra.readBigUInt64LE(f));
-        }
-        e += 4 + length;
-      }
-      const header = readAt(fd, local, 30);
-      if (header.readUInt32LE(0) !== 0x04034b50) throw new Error(`entry ${i}: no local header`);
-      const dataStart = local + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
-      entries.push({ name, method, crc, compressed, plain, dataStart });
-      at += 46 + nameLength + extraLength + commentLength;
-    }
-    return entries;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 /** The SHA-256, length and CRC-32 of one entry's data, unzipped. */
 function entryDigest(path, entry) {
   return new Promise((ok, fail) => {
@@ -333,11 +263,11 @@ function entryDigest(path, entry) {
       crc = crc32(d, crc);
     };
     const done = () => ok({ sha: hash.digest("hex"), length, crc: crc >>> 0 });
-    if (entry.compressed === 0) {
+    if (entry.compressedSize === 0) {
       done();
       return;
     }
-    const raw = createReadStream(path, { start: entry.dataStart, end: entry.dataStart + entry.compressed - 1 });
+    const raw = createReadStream(path, { start: entry.dataOffset, end: entry.dataOffset + entry.compressedSize - 1 });
     raw.on("error", fail);
     if (entry.method === 0) {
       raw.on("data", take).on("end", done);
@@ -353,7 +283,7 @@ function entryDigest(path, entry) {
 
 /** Throws unless the zip at `path` holds exactly `inputs` (by name, SHA-256). */
 async function verifyStudyZip(path, inputs) {
-  const entries = centralDirectory(path);
+  const entries = zipEntries(path);
   if (entries.length !== inputs.length) throw new Error(`${entries.length} entries, ${inputs.length} inputs`);
   const byName = new Map(inputs.map((f) => [f.name, f]));
   const methods = { stored: 0, deflated: 0 };
@@ -362,7 +292,7 @@ async function verifyStudyZip(path, inputs) {
     if (!input) throw new Error(`entry ${entry.name} is not an input`);
     byName.delete(entry.name);
     const got = await entryDigest(path, entry);
-    if (got.length !== input.size || got.length !== entry.plain) throw new Error(`entry ${entry.name}: wrong size`);
+    if (got.length !== input.size || got.length !== entry.size) throw new Error(`entry ${entry.name}: wrong size`);
     if (got.crc !== entry.crc) throw new Error(`entry ${entry.name}: CRC-32 differs from the central directory`);
     if (got.sha !== input.sha) throw new Error(`entry ${entry.name}: bytes differ from the input`);
     methods[entry.method === 8 ? "deflated" : "stored"] += 1;
@@ -372,47 +302,6 @@ async function verifyStudyZip(path, inputs) {
 
 // ---------------------------------------------------------------------------
 // Memory.
-
-const procField = (pid, field) => {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const m = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
-    return m ? Number(m[1]) * 1024 : null;
-  } catch {
-    return null;
-  }
-};
-/** Resets the kernel's peak RSS (VmHWM) of `pid`; false where not allowed. */
-const resetPeak = (pid) => {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, "5");
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** The pid of `page`'s renderer: the renderer whose CPU time grows while the page spins. */
-async function rendererPid(browserCdp, page) {
-  const cpu = async () => {
-    const { processInfo } = await browserCdp.send("SystemInfo.getProcessInfo");
-    return new Map(processInfo.filter((p) => p.type === "renderer").map((p) => [p.id, p.cpuTime]));
-  };
-  const before = await cpu();
-  await page.evaluate(() => {
-    const end = performance.now() + 400;
-    let x = 0;
-    while (performance.now() < end) x += Math.random();
-    return x;
-  });
-  const after = await cpu();
-  let best = null;
-  for (const [pid, time] of after) {
-    const grew = time - (before.get(pid) ?? 0);
-    if (best === null || grew > best.grew) best = { pid, grew };
-  }
-  return best?.pid ?? null;
-}
 
 /** CDP access to the dedicated workers of the page behind `cdp` (non-flat sessions). */
 function workerSessions(cdp) {
@@ -567,7 +456,7 @@ try {
         if (s) workerBase.push(s);
       }
       const baseHeld = total(base) + workerBase.reduce((n, s) => n + total(s), 0);
-      const rssBase = { renderer: procField(renderer, "VmRSS"), browser: procField(browserPid, "VmRSS") };
+      const rssBase = { renderer: procStatus(renderer, "VmRSS"), browser: procStatus(browserPid, "VmRSS") };
       peakResets = resetPeak(renderer) && resetPeak(browserPid) && peakResets;
 
       const peak = {
@@ -589,8 +478,8 @@ try {
       };
       const rssLoop = (async () => {
         while (!stop) {
-          peak.rss.renderer = Math.max(peak.rss.renderer, procField(renderer, "VmRSS") ?? 0);
-          peak.rss.browser = Math.max(peak.rss.browser, procField(browserPid, "VmRSS") ?? 0);
+          peak.rss.renderer = Math.max(peak.rss.renderer, procStatus(renderer, "VmRSS") ?? 0);
+          peak.rss.browser = Math.max(peak.rss.browser, procStatus(browserPid, "VmRSS") ?? 0);
           await sleep(SAMPLE_MS);
         }
       })();
@@ -635,7 +524,7 @@ try {
       if (!result.ok) throw new Error(`${client} (${kind}) failed: ${result.error}`);
       // The kernel's VmHWM can miss a peak that was given back by madvise;
       // the sampled VmRSS can miss one between samples: the larger counts.
-      const hwm = { renderer: procField(renderer, "VmHWM"), browser: procField(browserPid, "VmHWM") };
+      const hwm = { renderer: procStatus(renderer, "VmHWM"), browser: procStatus(browserPid, "VmHWM") };
       peak.rss.renderer = Math.max(peak.rss.renderer, hwm.renderer ?? 0);
       peak.rss.browser = Math.max(peak.rss.browser, hwm.browser ?? 0);
 

@@ -522,7 +522,7 @@ pub(crate) async fn patch(
     let idle = Duration::from_secs(state.config().limits.patch_idle_timeout_secs);
     let declared = header_u64(&headers, "content-length").ok().flatten();
     let mut body = Some(body);
-    let result = patch_upload(state, id, headers, &mut body).await;
+    let result = patch_upload(state, id, headers, &mut body, idle).await;
     if result.is_err() {
         if let Some(unread) = body.take() {
             drain_unread(unread, declared, idle).await;
@@ -563,12 +563,14 @@ async fn drain_unread(mut body: Body, declared: Option<u64>, idle: Duration) {
     let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
 }
 
-/// The PATCH itself; takes `body` out of its slot when it starts reading it.
+/// The PATCH itself; takes `body` out of its slot when it starts reading it
+/// (`idle`: the longest wait for the next piece of it).
 async fn patch_upload(
     state: AppState,
     id: String,
     headers: HeaderMap,
     body: &mut Option<Body>,
+    idle: Duration,
 ) -> Result<Response, Error> {
     let lift = edge(&state, &headers)?;
     let content_type = headers
@@ -635,7 +637,6 @@ async fn patch_upload(
     file.seek(SeekFrom::Start(upload.offset)).await?;
 
     let mut hasher = checksum.as_ref().map(|_| Sha1::new());
-    let idle = Duration::from_secs(state.config().limits.patch_idle_timeout_secs);
     let body = body
         .take()
         .ok_or_else(|| Error::Internal("the patch body was already read".to_owned()))?;
