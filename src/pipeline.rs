@@ -71,6 +71,11 @@ pub struct UploadJob {
 /// What a pipeline reports; each becomes a UI [`Action`](crate::ui::Action).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PipelineEvent {
+    /// A study's zip is being prepared (read and compressed).
+    StudyPreparing {
+        /// Study Instance UID.
+        uid: String,
+    },
     /// A study's zip is ready; its exact length in bytes.
     StudyPrepared {
         /// Study Instance UID.

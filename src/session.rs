@@ -24,9 +24,11 @@ use crate::browser::api::{ApiError, AuraApi};
 use crate::browser::element_by_id;
 use crate::browser::files::walk_entries;
 use crate::browser::scan::{scan_dropped_files, DroppedFile, DroppedFiles, ScanProgress};
+use crate::browser::timer::Timer;
 use crate::pipeline::{
     EventSink, PipelineError, PipelineEvent, PipelineOptions, StudyJob, UploadJob, UploadPipeline,
 };
+use crate::published::{due, Due, Snapshot, StateObjects};
 use crate::ui::state::{rows_of, ScanCounts, SkippedRow};
 use crate::ui::theme::STYLE;
 use crate::ui::{Action, App, AppProps, Command, Failure, FileSource, State, Step, Strings, Theme};
@@ -128,6 +130,11 @@ impl Callbacks {
 struct UploadResult {
     upload_id: String,
     studies: Vec<UploadedStudy>,
+    /// DICOM files in the archives the server acknowledged.
+    successful: u64,
+    /// DICOM files of studies whose upload failed: 0 here, since a failed
+    /// study ends the upload in `onUploadError` (whose Retry sends the rest).
+    failed: u64,
 }
 
 /// One study of [`UploadResult`]: the server's id (`upload/init`), its
@@ -168,6 +175,12 @@ struct Inner {
     /// Aborts every request when the widget is destroyed.
     lifetime: Option<web_sys::AbortController>,
     destroyed: bool,
+    /// Builds the state objects of `onStateChange` and `state`.
+    objects: StateObjects,
+    /// The fields of the last state object given to `onStateChange`, and when.
+    notified: (Snapshot, f64),
+    /// Gives the host page the state's extras once their time is up.
+    notify_later: Option<Timer>,
 }
 
 impl Inner {
@@ -222,8 +235,14 @@ impl Session {
     /// Reads the config object (already checked by the JS class).
     pub fn new(config: JsValue) -> Result<Self, JsValue> {
         let callbacks = Callbacks::of(&config);
-        let parsed: WidgetConfig = serde_wasm_bindgen::from_value(config)
-            .map_err(|e| js_error("invalid_config", &format!("invalid config: {e}"), None))?;
+        let parsed: WidgetConfig = serde_wasm_bindgen::from_value(config).map_err(|e| {
+            js_error(
+                "config",
+                "invalid_config",
+                &format!("invalid config: {e}"),
+                None,
+            )
+        })?;
         Ok(Self {
             inner: Rc::new(RefCell::new(Inner {
                 strings: Rc::new(parsed.strings.clone()),
@@ -242,6 +261,9 @@ impl Session {
                 run: None,
                 lifetime: web_sys::AbortController::new().ok(),
                 destroyed: false,
+                objects: StateObjects::default(),
+                notified: (Snapshot::of(&State::default()), f64::NEG_INFINITY),
+                notify_later: None,
             })),
         })
     }
@@ -251,8 +273,16 @@ impl Session {
         self.inner.borrow_mut().pipeline = pipeline;
     }
 
+    /// The current state object (the published `UploaderState`).
+    pub fn state_object(&self) -> JsValue {
+        let mut inner = self.inner.borrow_mut();
+        let state = Rc::clone(&inner.state);
+        let snapshot = Snapshot::of(&state);
+        inner.objects.object(&state, &snapshot)
+    }
+
     /// The current step's published name.
-    pub fn state_name(&self) -> &'static str {
+    pub fn step_name(&self) -> &'static str {
         self.inner.borrow().state.step.published()
     }
 
@@ -266,18 +296,22 @@ impl Session {
         let (container_id, api) = {
             let inner = self.inner.borrow();
             if inner.destroyed {
-                return Err(destroyed_error());
+                return Err(destroyed_error("init"));
             }
             (inner.config.container_id.clone(), inner.api(None))
         };
         if element_by_id(&container_id).is_none() {
             return Err(js_error(
+                "init",
                 "container_not_found",
                 &format!("container element #{container_id} not found"),
                 None,
             ));
         }
-        let server = api.uploader_config().await.map_err(|e| api_error_js(&e))?;
+        let server = api
+            .uploader_config()
+            .await
+            .map_err(|e| api_error_js("init", &e))?;
         self.inner.borrow_mut().server = Some(server);
         Ok(())
     }
@@ -287,10 +321,11 @@ impl Session {
     pub fn mount(&self) -> Result<(), JsValue> {
         let mut inner = self.inner.borrow_mut();
         if inner.destroyed {
-            return Err(destroyed_error());
+            return Err(destroyed_error("mount"));
         }
         if inner.server.is_none() {
             return Err(js_error(
+                "mount",
                 "not_initialized",
                 "init() must complete before mount()",
                 None,
@@ -301,6 +336,7 @@ impl Session {
         }
         let container = element_by_id(&inner.config.container_id).ok_or_else(|| {
             js_error(
+                "mount",
                 "container_not_found",
                 &format!("container element #{} not found", inner.config.container_id),
                 None,
@@ -313,9 +349,14 @@ impl Session {
                 handle(&shared, command);
             }
         }));
-        let props = inner
-            .props()
-            .ok_or_else(|| js_error("mount_failed", "the widget could not be rendered", None))?;
+        let props = inner.props().ok_or_else(|| {
+            js_error(
+                "mount",
+                "mount_failed",
+                "the widget could not be rendered",
+                None,
+            )
+        })?;
         inner.app = Some(yew::Renderer::<App>::with_root_and_props(root, props).render());
         inner.host = Some(host);
         // Start the workers and compile the scan code now, not on the first
@@ -359,6 +400,7 @@ impl Session {
         let step = self.inner.borrow().state.step;
         if matches!(step, Step::Uploading) {
             return Err(js_error(
+                "removeStudy",
                 "invalid_state",
                 "removeStudy() works before upload(): this upload has started; cancel() it first",
                 None,
@@ -380,6 +422,7 @@ impl Session {
             inner.files.clear();
             inner.studies.clear();
             inner.state = Rc::new(State::default());
+            inner.notify_later = None;
             (
                 inner.app.take(),
                 inner.host.take(),
@@ -408,9 +451,14 @@ impl Session {
 fn shadow_mount(
     container: &web_sys::Element,
 ) -> Result<(web_sys::Element, web_sys::Element), JsValue> {
-    let document = container
-        .owner_document()
-        .ok_or_else(|| js_error("mount_failed", "the container is not in a document", None))?;
+    let document = container.owner_document().ok_or_else(|| {
+        js_error(
+            "mount",
+            "mount_failed",
+            "the container is not in a document",
+            None,
+        )
+    })?;
     let host = document.create_element("div")?;
     host.set_class_name("auraloader");
     let shadow =
@@ -420,35 +468,71 @@ fn shadow_mount(
     shadow.append_child(&style)?;
     let root = document.create_element("div")?;
     shadow.append_child(&root)?;
-    container.append_child(&host)?;
+    // The published widget replaces what the container held (a host page's
+    // placeholder text, say); destroy() leaves it empty.
+    container.replace_children_with_node_1(&host);
     Ok((host, root))
 }
 
-/// Applies `action`; re-renders and fires `onStateChange` (and, entering the
-/// error step, nothing else: the caller fires `onUploadError`).
+/// Applies `action`; re-renders and gives the host page the new state
+/// object (see [`notify`]). Entering the error step fires nothing else: the
+/// caller fires `onUploadError`.
 fn dispatch(shared: &Shared, action: Action) {
-    let changed_step = {
+    {
         let Ok(mut inner) = shared.try_borrow_mut() else {
             return;
         };
         if inner.destroyed {
             return;
         }
-        let before = inner.state.step;
         if !Rc::make_mut(&mut inner.state).reduce(action) {
             return;
         }
-        (inner.state.step != before).then_some(inner.state.step)
-    };
-    render(shared);
-    if let Some(step) = changed_step {
-        let callback = shared.borrow().callbacks.on_state_change.clone();
-        call(
-            callback,
-            &JsValue::from_str(step.published()),
-            "onStateChange",
-        );
     }
+    render(shared);
+    notify(shared);
+}
+
+/// Calls `onStateChange` with a fresh state object when one is due: at once
+/// when a published field changed, after [`crate::published::EXTRAS_EVERY_MS`]
+/// when only auraloader's extra counters did (a timer then delivers the
+/// newest state, unless a published change came first).
+fn notify(shared: &Shared) {
+    let (callback, object) = {
+        let Ok(mut inner) = shared.try_borrow_mut() else {
+            return;
+        };
+        if inner.destroyed || inner.callbacks.on_state_change.is_none() {
+            return;
+        }
+        let state = Rc::clone(&inner.state);
+        let snapshot = Snapshot::of(&state);
+        let now = js_sys::Date::now();
+        match due(Some((&inner.notified.0, inner.notified.1)), &snapshot, now) {
+            Due::Never => return,
+            Due::In(ms) => {
+                if inner.notify_later.is_none() {
+                    let weak = Rc::downgrade(shared);
+                    inner.notify_later = Timer::new(ms.ceil().max(0.0) as u64, move || {
+                        if let Some(shared) = weak.upgrade() {
+                            if let Ok(mut inner) = shared.try_borrow_mut() {
+                                inner.notify_later = None;
+                            }
+                            notify(&shared);
+                        }
+                    })
+                    .ok();
+                }
+                return;
+            }
+            Due::Now => {}
+        }
+        inner.notify_later = None;
+        let object = inner.objects.object(&state, &snapshot);
+        inner.notified = (snapshot, now);
+        (inner.callbacks.on_state_change.clone(), object)
+    };
+    call(callback, &object, "onStateChange");
 }
 
 /// Hands the current state to the mounted UI.
@@ -579,10 +663,11 @@ async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
     let generation = {
         let mut inner = shared.borrow_mut();
         if inner.destroyed {
-            return Err(destroyed_error());
+            return Err(destroyed_error("addFiles"));
         }
         if matches!(inner.state.step, Step::Uploading) {
             return Err(js_error(
+                "addFiles",
                 "invalid_state",
                 "files cannot be added during an upload: cancel() it or wait for it to finish",
                 None,
@@ -683,6 +768,7 @@ async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
     let warnings = check_patients(&studies, context.as_ref());
     let rows = studies.iter().map(crate::ui::state::StudyRow::of).collect();
     let infos: Vec<StudyInfo> = studies.iter().map(Study::info).collect();
+    let found = infos.clone();
     {
         let mut inner = shared.borrow_mut();
         inner.files = files.into_iter().map(|f| (f.path.clone(), f)).collect();
@@ -692,6 +778,7 @@ async fn scan(shared: Shared, source: FileSource) -> Result<(), JsValue> {
         &shared,
         Action::ScanFinished {
             studies: rows,
+            infos: found,
             skipped,
             warnings,
         },
@@ -766,7 +853,8 @@ fn keep_modalities(
 
 fn fail_scan(shared: &Shared, generation: u64, message: &str) {
     if scan_is_current(shared, generation) {
-        let failure = Failure::new("scan_failed", message, None);
+        let mut failure = Failure::new("scan_failed", message, None);
+        failure.context = "scan";
         fail(shared, &failure);
     }
 }
@@ -777,7 +865,12 @@ fn fail(shared: &Shared, failure: &Failure) {
     let callback = shared.borrow().callbacks.on_upload_error.clone();
     call(
         callback,
-        &js_error(&failure.code, &failure.message, failure.status),
+        &js_error(
+            failure.context,
+            &failure.code,
+            &failure.message,
+            failure.status,
+        ),
         "onUploadError",
     );
 }
@@ -799,10 +892,11 @@ fn begin_upload(shared: &Shared) -> Result<u64, JsValue> {
     let generation = {
         let mut inner = shared.borrow_mut();
         if inner.destroyed {
-            return Err(destroyed_error());
+            return Err(destroyed_error("upload"));
         }
         if inner.server.is_none() {
             return Err(js_error(
+                "upload",
                 "not_initialized",
                 "init() must complete before upload()",
                 None,
@@ -810,6 +904,7 @@ fn begin_upload(shared: &Shared) -> Result<u64, JsValue> {
         }
         if inner.run.is_some() || inner.state.step == Step::Uploading {
             return Err(js_error(
+                "upload",
                 "invalid_state",
                 "an upload is already running",
                 None,
@@ -817,6 +912,7 @@ fn begin_upload(shared: &Shared) -> Result<u64, JsValue> {
         }
         if !inner.state.can_upload() {
             return Err(js_error(
+                "upload",
                 "invalid_state",
                 "there is nothing to upload: add files and wait for the studies to be listed first",
                 None,
@@ -883,6 +979,16 @@ async fn run_upload(shared: Shared, generation: u64) {
         };
         let ids = api.init(&init).await.map_err(|e| failure_of_api(&e))?;
         initialised = true;
+        if let Some(last) = ids.last() {
+            if run_is_current(&shared, generation) {
+                dispatch(
+                    &shared,
+                    Action::Initialised {
+                        study_id: last.id.clone(),
+                    },
+                );
+            }
+        }
         if ids.len() != studies.len() {
             return Err(Failure::new(
                 "upload_failed",
@@ -989,9 +1095,12 @@ async fn run_upload(shared: Shared, generation: u64) {
             dispatch(&shared, Action::UploadComplete);
             let callback = shared.borrow().callbacks.on_upload_complete.clone();
             let serializer = serde_wasm_bindgen::Serializer::json_compatible();
+            let successful = shared.borrow().state.studies.iter().map(|s| s.images).sum();
             let result = UploadResult {
                 upload_id: upload_id.clone(),
                 studies,
+                successful,
+                failed: 0,
             };
             if let Ok(value) = result.serialize(&serializer) {
                 call(callback, &value, "onUploadComplete");
@@ -1013,6 +1122,7 @@ async fn run_upload(shared: Shared, generation: u64) {
 
 fn action_of(event: PipelineEvent) -> Action {
     match event {
+        PipelineEvent::StudyPreparing { uid } => Action::StudyPreparing(uid),
         PipelineEvent::StudyPrepared { uid, bytes } => Action::StudyPrepared { uid, bytes },
         PipelineEvent::StudyProgress {
             uid,
@@ -1091,25 +1201,29 @@ fn reset(shared: &Shared) {
     dispatch(shared, Action::Reset);
 }
 
-/// The error of an instance after `destroy()`.
-fn destroyed_error() -> JsValue {
+/// The error of an instance after `destroy()`, for a call of `method`.
+fn destroyed_error(method: &str) -> JsValue {
     js_error(
+        method,
         "destroyed",
         "this widget was destroyed: create a new StandaloneAuraloader",
         None,
     )
 }
 
-/// The JS form of an API failure.
-pub fn api_error_js(error: &ApiError) -> JsValue {
-    js_error(error.code, &error.message, error.status)
+/// The JS form of an API failure during `context`.
+pub fn api_error_js(context: &str, error: &ApiError) -> JsValue {
+    js_error(context, error.code, &error.message, error.status)
 }
 
-/// A JS `Error` named `AuraloaderError` with `code` and, for HTTP failures,
-/// `statusCode`: what callbacks and rejected promises deliver.
-pub fn js_error(code: &str, message: &str, status: Option<u16>) -> JsValue {
+/// A JS `Error` named `AuraloaderError`: the published `context` (where it
+/// happened: `init`, `mount`, `scan`, `upload`, `addFiles`, `removeStudy`,
+/// `config`), `message` and, for HTTP failures, `statusCode`, plus
+/// auraloader's machine `code`. What callbacks and rejected promises deliver.
+pub fn js_error(context: &str, code: &str, message: &str, status: Option<u16>) -> JsValue {
     let error = js_sys::Error::new(message);
     error.set_name("AuraloaderError");
+    let _ = Reflect::set(&error, &"context".into(), &context.into());
     let _ = Reflect::set(&error, &"code".into(), &code.into());
     if let Some(status) = status {
         let _ = Reflect::set(&error, &"statusCode".into(), &status.into());

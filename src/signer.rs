@@ -7,7 +7,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::browser::random_uuid_v4;
 
-/// Signs `config` (`{method, url, baseURL, headers, data}`) in place: adds
+/// Signs `config` (`{method, url, baseURL, headers, data, params}`) in place: adds
 /// `X-Aura-Timestamp`, `X-Aura-Nonce`, `Authorization` and, for a body without
 /// one, `Content-Type: application/json` to `config.headers`.
 ///
@@ -31,7 +31,12 @@ pub fn sign_request(
         .to_ascii_uppercase();
     let url = string_field(config, "url")?.unwrap_or_default();
     let base = string_field(config, "baseURL")?;
-    let full_url = aura_hmac::join_url(base.as_deref(), &url);
+    let mut full_url = aura_hmac::join_url(base.as_deref(), &url);
+    let params = params_query(&get(config, "params")?)?;
+    if !params.is_empty() {
+        full_url.push(if full_url.contains('?') { '&' } else { '?' });
+        full_url.push_str(&params);
+    }
     let body = body_bytes(&get(config, "data")?)?;
     let mut request = Request::from_url(&method, &full_url, body)
         .map_err(|e| JsError::new(&format!("sign(config): {e}")))?;
@@ -84,6 +89,49 @@ pub fn sign_request(
         set_str(&headers, "Content-Type", content_type)?;
     }
     Ok(())
+}
+
+/// The query string of an axios-style `params` object (`key=value` pairs,
+/// each part as `encodeURIComponent` writes it; `null` and `undefined`
+/// values left out), as the published signer signs it: the canonical
+/// request then sorts it with the URL's own query.
+fn params_query(params: &JsValue) -> Result<String, JsError> {
+    if params.is_undefined() || params.is_null() {
+        return Ok(String::new());
+    }
+    if !params.is_object() {
+        return Err(JsError::new("sign(config): params must be an object"));
+    }
+    let mut pairs = Vec::new();
+    for entry in Object::entries(params.unchecked_ref::<Object>()).iter() {
+        let entry: js_sys::Array = entry.unchecked_into();
+        let (key, value) = (entry.get(0), entry.get(1));
+        if value.is_undefined() || value.is_null() {
+            continue;
+        }
+        let key = key.as_string().unwrap_or_default();
+        let value = if let Some(text) = value.as_string() {
+            text
+        } else if let Some(flag) = value.as_bool() {
+            flag.to_string()
+        } else if let Some(number) = value.as_f64() {
+            String::from(
+                js_sys::Number::from(number)
+                    .to_string_with_radix(10)
+                    .unwrap_or_default(),
+            )
+        } else {
+            return Err(JsError::new(
+                "sign(config): params values must be strings, numbers or booleans",
+            ));
+        };
+        pairs.push(format!(
+            "{}={}",
+            js_sys::encode_uri_component(&key),
+            js_sys::encode_uri_component(&value)
+        ));
+    }
+    Ok(pairs.join("&"))
 }
 
 /// The exact body bytes a request config sends.

@@ -35,7 +35,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use crate::browser::body::BodySource;
-use crate::browser::prepare::{PrepareFile, PrepareQueue, PreparedStudy};
+use crate::browser::prepare::{PrepareFile, PrepareQueue, PreparedStudy, QueueReport};
 use crate::browser::scan::DroppedFile;
 use crate::browser::storage::LocalStorageFingerprintStore;
 use crate::browser::tus::{DriverConfig, DriverEvent, DriverUpload, TusDriver};
@@ -315,7 +315,32 @@ impl TusPipeline {
             lists.push(files);
         }
         let engine = Engine::shared().await;
-        let queue = Rc::new(PrepareQueue::new(lists, engine, |_, _| {}));
+        let uids: Vec<String> = job
+            .studies
+            .iter()
+            .map(|s| s.study.study_instance_uid.clone())
+            .collect();
+        let reporter = Rc::downgrade(run);
+        let queue = Rc::new(PrepareQueue::new(lists, engine, move |k, report| {
+            let (Some(run), Some(uid)) = (reporter.upgrade(), uids.get(k)) else {
+                return;
+            };
+            match report {
+                QueueReport::Progress(p) if p.bytes == 0 => {
+                    run.emit(PipelineEvent::StudyPreparing { uid: uid.clone() });
+                }
+                QueueReport::Ready { bytes } => {
+                    if let Some(tally) = run.tallies.borrow_mut().get_mut(k) {
+                        tally.total = bytes;
+                    }
+                    run.emit(PipelineEvent::StudyPrepared {
+                        uid: uid.clone(),
+                        bytes,
+                    });
+                }
+                QueueReport::Progress(_) | QueueReport::Failed => {}
+            }
+        }));
         *run.queue.borrow_mut() = Some(Rc::clone(&queue));
         if run.aborted.get() {
             queue.cancel();
@@ -402,10 +427,6 @@ impl TusPipeline {
         if let Some(tally) = run.tallies.borrow_mut().get_mut(index) {
             tally.total = length;
         }
-        run.emit(PipelineEvent::StudyPrepared {
-            uid: uid.clone(),
-            bytes: length,
-        });
         let lift = &job.config.lift;
         let metadata = StudyMetadata {
             filename: format!("study-{}.zip", index + 1),

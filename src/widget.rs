@@ -51,11 +51,11 @@ impl StandaloneAuraloader {
         self.session.is_mounted()
     }
 
-    /// The current step: `idle`, `processing`, `pending`, `uploading`,
-    /// `complete`, `error` or `cancelled`.
+    /// The current state object (the published `UploaderState`: `step`,
+    /// `totalFiles`, …, and auraloader's extras), a fresh copy.
     #[wasm_bindgen(getter)]
-    pub fn state(&self) -> String {
-        self.session.state_name().to_owned()
+    pub fn state(&self) -> JsValue {
+        self.session.state_object()
     }
 
     /// Scans `files` (an array of `File`s) as if they were dropped; resolves
@@ -129,6 +129,7 @@ fn dropped_files(files: JsValue) -> Result<Vec<DroppedFile>, JsValue> {
         .map(|(i, value)| {
             let file = value.dyn_into::<web_sys::File>().map_err(|_| {
                 js_error(
+                    "addFiles",
                     "invalid_argument",
                     &format!("addFiles: files[{i}] is not a File"),
                     None,

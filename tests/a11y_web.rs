@@ -75,6 +75,7 @@ fn states() -> Vec<(&'static str, State)> {
     }));
     let mut pending = processing.clone();
     pending.reduce(Action::ScanFinished {
+        infos: Vec::new(),
         studies: vec![row("1.2.3", "CT CHEST"), row("1.2.4", "")],
         skipped: vec![
             SkippedRow {
@@ -98,6 +99,7 @@ fn states() -> Vec<(&'static str, State)> {
     });
     let mut empty = processing.clone();
     empty.reduce(Action::ScanFinished {
+        infos: Vec::new(),
         studies: vec![],
         skipped: vec![],
         warnings: vec![],

@@ -11,7 +11,7 @@ use std::rc::Rc;
 
 use auraloader::browser::prepare::{
     prepare_study, CancelToken, PrepareFile, PrepareProgress, PrepareQueue, PreparedStudy,
-    PACK_FILES, PUSH_BYTES, READ_BYTES,
+    QueueReport, PACK_FILES, PUSH_BYTES, READ_BYTES,
 };
 use auraloader::browser::scan::{scan_dropped_files, scan_with, DroppedFile};
 use auraloader::browser::worker::{Engine, WORKER_SCRIPT};
@@ -435,7 +435,7 @@ async fn the_queue_prepares_the_next_study_while_one_is_taken() {
     let queue = PrepareQueue::new(
         studies.iter().map(|s| prepare_files(s)).collect(),
         Engine::shared().await,
-        move |k, _| sink.borrow_mut().push(k),
+        move |k, _: QueueReport| sink.borrow_mut().push(k),
     );
     for (k, study) in studies.iter().enumerate() {
         let prepared = queue.next().await.unwrap().unwrap();

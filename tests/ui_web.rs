@@ -202,12 +202,31 @@ impl Recorder {
         object.into()
     }
 
+    /// The steps of the state objects `onStateChange` received, each once
+    /// per run of objects with the same step.
     fn states(&self) -> Vec<String> {
+        let mut steps: Vec<String> = Vec::new();
+        for (_, v, _) in self
+            .0
+            .borrow()
+            .iter()
+            .filter(|(n, _, _)| n == "onStateChange")
+        {
+            let step = v["step"].as_str().unwrap().to_owned();
+            if steps.last() != Some(&step) {
+                steps.push(step);
+            }
+        }
+        steps
+    }
+
+    /// The state objects `onStateChange` received, as JSON.
+    fn state_objects(&self) -> Vec<Value> {
         self.0
             .borrow()
             .iter()
             .filter(|(n, _, _)| n == "onStateChange")
-            .map(|(_, v, _)| v.as_str().unwrap().to_owned())
+            .map(|(_, v, _)| v.clone())
             .collect()
     }
 
@@ -223,6 +242,14 @@ impl Recorder {
     fn count(&self, name: &str) -> usize {
         self.0.borrow().iter().filter(|(n, _, _)| n == name).count()
     }
+}
+
+/// The step of the widget's state object (`state.step`).
+fn step(widget: &StandaloneAuraloader) -> String {
+    Reflect::get(&widget.state(), &"step".into())
+        .unwrap()
+        .as_string()
+        .unwrap()
 }
 
 fn config(container: &str, extra: Value, callbacks: Option<JsValue>) -> JsValue {
@@ -404,7 +431,7 @@ fn the_constructor_rejects_unusable_configs_with_clear_messages() {
         None,
     );
     let widget = StandaloneAuraloader::new(fine).unwrap();
-    assert_eq!(widget.state(), "idle");
+    assert_eq!(step(&widget), "start");
 }
 
 #[wasm_bindgen_test]
@@ -494,7 +521,7 @@ async fn the_whole_flow_fires_the_callbacks_with_the_published_shapes() {
     let jobs = pipeline.jobs.clone();
     mounted.widget.set_pipeline(Rc::new(pipeline));
     mounted.add(study_files("Doe^Jane", "CT CHEST")).await;
-    assert_eq!(mounted.widget.state(), "pending");
+    assert_eq!(step(&mounted.widget), "pending");
 
     let (studies, _) = mounted.recorder.last("onStudiesFound").unwrap();
     let studies = studies.as_array().unwrap();
@@ -520,7 +547,7 @@ async fn the_whole_flow_fires_the_callbacks_with_the_published_shapes() {
     assert!(mounted.text().contains("README.TXT") || mounted.query("details").is_some());
 
     JsFuture::from(mounted.widget.upload()).await.unwrap();
-    assert_eq!(mounted.widget.state(), "complete");
+    assert_eq!(step(&mounted.widget), "complete");
     assert_eq!(
         mounted.recorder.states(),
         ["processing", "pending", "uploading", "complete"]
@@ -598,10 +625,10 @@ async fn remove_and_upload_buttons_work_inside_the_shadow_root() {
 
     // Start over, add again, upload with the button.
     mounted.widget.reset();
-    wait_for("the start step", || mounted.widget.state() == "idle").await;
+    wait_for("the start step", || step(&mounted.widget) == "start").await;
     mounted.add(study_files("Doe^Jane", "CT CHEST")).await;
     mounted.query("button.aul-upload").unwrap().click();
-    wait_for("completion", || mounted.widget.state() == "complete").await;
+    wait_for("completion", || step(&mounted.widget) == "complete").await;
     let (result, _) = mounted.recorder.last("onUploadComplete").unwrap();
     assert_eq!(result["studies"].as_array().unwrap().len(), 2);
     mounted.finish();
@@ -636,7 +663,7 @@ async fn upload_errors_reach_on_upload_error_and_retry_uploads_again() {
     mounted.widget.set_pipeline(Rc::new(failing));
     mounted.add(study_files("Doe^Jane", "CT CHEST")).await;
     JsFuture::from(mounted.widget.upload()).await.unwrap();
-    assert_eq!(mounted.widget.state(), "error");
+    assert_eq!(step(&mounted.widget), "error");
     let (_, error) = mounted.recorder.last("onUploadError").unwrap();
     assert_eq!(get(&error, "name").as_string().unwrap(), "AuraloaderError");
     assert_eq!(get(&error, "code").as_string().unwrap(), "network_error");
@@ -670,7 +697,7 @@ async fn upload_errors_reach_on_upload_error_and_retry_uploads_again() {
         .set_pipeline(Rc::new(ScriptedPipeline::new(happy_script())));
     mounted.query("button.aul-retry").unwrap().click();
     wait_for("completion after retry", || {
-        mounted.widget.state() == "complete"
+        step(&mounted.widget) == "complete"
     })
     .await;
     assert_eq!(
@@ -685,6 +712,213 @@ async fn upload_errors_reach_on_upload_error_and_retry_uploads_again() {
         ]
     );
     mounted.finish();
+}
+
+/// The published fields of a state object, in the published order, then
+/// auraloader's extras.
+const STATE_KEYS: [&str; 20] = [
+    "step",
+    "totalFiles",
+    "studiesCount",
+    "seriesCount",
+    "studies",
+    "complete",
+    "studyId",
+    "zipping",
+    "errorMessage",
+    "connectionIssues",
+    "scan",
+    "bytesSent",
+    "bytesTotal",
+    "bytesPerSecond",
+    "secondsLeft",
+    "retryInSeconds",
+    "uploads",
+    "errorCode",
+    "skipped",
+    "warnings",
+];
+
+#[wasm_bindgen_test]
+async fn state_objects_follow_zipping_a_dropped_connection_and_the_end() {
+    let mounted = Mounted::new("ui-states", json!({})).await;
+    let uid = "2.25.1";
+    let script = vec![
+        PipelineEvent::StudyPreparing {
+            uid: uid.to_owned(),
+        },
+        PipelineEvent::StudyPrepared {
+            uid: uid.to_owned(),
+            bytes: 1000,
+        },
+        PipelineEvent::StudyProgress {
+            uid: uid.to_owned(),
+            sent: 0,
+            in_flight: 400,
+        },
+        PipelineEvent::Retrying { in_seconds: 2 },
+        PipelineEvent::Reconnected,
+        PipelineEvent::StudyProgress {
+            uid: uid.to_owned(),
+            sent: 1000,
+            in_flight: 0,
+        },
+        PipelineEvent::StudyComplete {
+            uid: uid.to_owned(),
+            url: None,
+        },
+        PipelineEvent::StudyComplete {
+            uid: "2.25.2".to_owned(),
+            url: None,
+        },
+    ];
+    mounted
+        .widget
+        .set_pipeline(Rc::new(ScriptedPipeline::new(script)));
+    mounted.add(study_files("Doe^Jane", "CT CHEST")).await;
+    JsFuture::from(mounted.widget.upload()).await.unwrap();
+    assert_eq!(step(&mounted.widget), "complete");
+    let states = mounted.recorder.state_objects();
+    for state in &states {
+        let keys: Vec<&str> = state
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, STATE_KEYS, "{state}");
+    }
+    // A fresh object on each change only.
+    for pair in states.windows(2) {
+        assert_ne!(pair[0], pair[1], "two equal state objects in a row");
+    }
+    let first = &states[0];
+    assert_eq!(first["step"], "processing");
+    let pending = states.iter().find(|s| s["step"] == "pending").unwrap();
+    assert_eq!(pending["studiesCount"], 2);
+    assert_eq!(pending["totalFiles"], 4, "two studies of two files");
+    assert_eq!(pending["seriesCount"], 2);
+    assert_eq!(pending["studies"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        pending["studies"][0]["study_uid"],
+        mounted.recorder.last("onStudiesFound").unwrap().0[0]["study_uid"]
+    );
+    let uploading: Vec<&Value> = states.iter().filter(|s| s["step"] == "uploading").collect();
+    // The published flags change in this order, each in an object of its own.
+    let flags: Vec<(bool, bool, String)> = uploading
+        .iter()
+        .map(|s| {
+            (
+                s["zipping"].as_bool().unwrap(),
+                s["connectionIssues"].as_bool().unwrap(),
+                s["studyId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut transitions = flags.clone();
+    transitions.dedup();
+    assert_eq!(
+        transitions,
+        [
+            (false, false, String::new()),
+            (false, false, "st_2".to_owned()),
+            (true, false, "st_2".to_owned()),
+            (false, false, "st_2".to_owned()),
+            (false, true, "st_2".to_owned()),
+            (false, false, "st_2".to_owned()),
+        ],
+        "zipping, then the lost connection, each true then false, after upload/init's last id"
+    );
+    let retrying = uploading
+        .iter()
+        .find(|s| s["connectionIssues"] == true)
+        .unwrap();
+    assert_eq!(retrying["retryInSeconds"], 2);
+    let last = states.last().unwrap();
+    assert_eq!(last["step"], "complete");
+    assert_eq!(last["complete"], true);
+    assert_eq!(last["studyId"], "st_2");
+    assert_eq!(last["errorMessage"], "");
+    // The getter returns the same object as the last callback, freshly made.
+    let now = to_json(&mounted.widget.state());
+    assert_eq!(&now, last);
+    assert!(!js_sys::Object::is(
+        &mounted.widget.state(),
+        &mounted.widget.state()
+    ));
+    let (result, _) = mounted.recorder.last("onUploadComplete").unwrap();
+    assert_eq!(result["successful"], 4);
+    assert_eq!(result["failed"], 0);
+    mounted.finish();
+}
+
+#[wasm_bindgen_test]
+async fn an_error_state_carries_its_message_and_the_error_its_context() {
+    let mounted = Mounted::new("ui-error-state", json!({})).await;
+    let mut failing = ScriptedPipeline::new(Vec::new());
+    failing.outcome = Err(PipelineError {
+        code: "network_error".to_owned(),
+        message: "the connection to the upload server was lost".to_owned(),
+        status: None,
+    });
+    mounted.widget.set_pipeline(Rc::new(failing));
+    mounted.add(study_files("Doe^Jane", "CT CHEST")).await;
+    JsFuture::from(mounted.widget.upload()).await.unwrap();
+    let states = mounted.recorder.state_objects();
+    let last = states.last().unwrap();
+    assert_eq!(last["step"], "error");
+    assert_eq!(
+        last["errorMessage"],
+        "the connection to the upload server was lost"
+    );
+    assert_eq!(last["errorCode"], "network_error");
+    assert_eq!(last["complete"], false);
+    let (_, error) = mounted.recorder.last("onUploadError").unwrap();
+    assert_eq!(get(&error, "context").as_string().unwrap(), "upload");
+    assert_eq!(
+        get(&error, "message"),
+        last["errorMessage"].as_str().unwrap()
+    );
+    // A rejected method says where, too.
+    let rejected = JsFuture::from(
+        mounted
+            .widget
+            .add_files(js_sys::Array::of1(&JsValue::from(3)).into()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(get(&rejected, "context").as_string().unwrap(), "addFiles");
+    assert_eq!(
+        get(&rejected, "code").as_string().unwrap(),
+        "invalid_argument"
+    );
+    mounted.finish();
+}
+
+#[wasm_bindgen_test]
+async fn mount_replaces_what_the_container_held() {
+    let element = container("ui-placeholder");
+    element.set_inner_html("<p>Complete steps above to start uploading.</p>");
+    let fetch = install_fake_api();
+    let widget = StandaloneAuraloader::new(config("ui-placeholder", json!({}), None)).unwrap();
+    JsFuture::from(widget.init()).await.unwrap();
+    assert!(
+        element.text_content().unwrap().contains("Complete steps"),
+        "init() leaves it"
+    );
+    widget.mount().unwrap();
+    assert_eq!(element.child_element_count(), 1);
+    assert!(
+        !element
+            .text_content()
+            .unwrap_or_default()
+            .contains("Complete steps"),
+        "the placeholder is gone"
+    );
+    widget.destroy();
+    assert_eq!(element.child_nodes().length(), 0, "an empty container");
+    restore_fetch(fetch);
+    element.remove();
 }
 
 #[wasm_bindgen_test]
@@ -768,7 +1002,7 @@ async fn cancel_aborts_the_pipeline_tells_the_server_and_fires_on_upload_cancel(
 
     mounted.query("button.aul-cancel").unwrap().click();
     upload.await.unwrap();
-    assert_eq!(mounted.widget.state(), "cancelled");
+    assert_eq!(step(&mounted.widget), "cancelled");
     assert_eq!(mounted.recorder.count("onUploadCancel"), 1);
     assert_eq!(mounted.recorder.count("onUploadComplete"), 0);
     wait_for("upload/cancel", || {
@@ -916,7 +1150,13 @@ async fn a_callback_may_call_back_into_the_widget() {
         // closure, and this one is re-entered (cancel fires "cancelled").
         let on_state =
             wasm_bindgen::closure::Closure::<dyn Fn(JsValue)>::new(move |state: JsValue| {
-                let state = state.as_string().unwrap();
+                let state = Reflect::get(&state, &"step".into())
+                    .unwrap()
+                    .as_string()
+                    .unwrap();
+                if states.borrow().last() == Some(&state) {
+                    return;
+                }
                 states.borrow_mut().push(state.clone());
                 if state == "processing" {
                     if let Some(widget) = slot.borrow().as_ref() {
@@ -948,7 +1188,7 @@ async fn a_callback_may_call_back_into_the_widget() {
         .await
         .unwrap();
     assert_eq!(*states.borrow(), ["processing", "cancelled"]);
-    assert_eq!(widget.state(), "cancelled");
+    assert_eq!(step(&widget), "cancelled");
     assert_eq!(*found.borrow(), 0, "a cancelled scan reports no studies");
     let shadow = widget.shadow_root().unwrap();
     wait_for("the cancelled step", || {

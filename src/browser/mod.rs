@@ -11,6 +11,7 @@ pub mod files;
 pub mod prepare;
 pub mod scan;
 pub mod storage;
+pub mod timer;
 pub mod tus;
 pub mod worker;
 

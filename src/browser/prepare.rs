@@ -78,7 +78,7 @@ const OUTPUT_PART: usize = 1 << 20;
 
 /// How often (ms) the worker path reports progress and looks at the cancel
 /// token while it waits.
-const TICK_MS: i32 = 100;
+const TICK_MS: u64 = 100;
 
 /// One file of a study to prepare.
 #[derive(Debug, Clone)]
@@ -533,7 +533,11 @@ async fn prepare_in_workers(
         if !pending.iter().any(|(_, _, r)| r.is_settled()) {
             let (settled, wake) = gate();
             pool.wake_on_settle(wake);
-            let _ = JsFuture::from(Promise::race(&Array::of2(&settled, &sleep(TICK_MS)))).await;
+            let _ = JsFuture::from(Promise::race(&Array::of2(
+                &settled,
+                &crate::browser::timer::sleep(TICK_MS),
+            )))
+            .await;
         }
         let mut slot = 0;
         while slot < pending.len() {
@@ -713,21 +717,6 @@ fn move_out(job: &mut EntryJob, parts: &Array) {
     }
 }
 
-/// A promise resolving to `undefined` after `ms` milliseconds.
-fn sleep(ms: i32) -> Promise {
-    Promise::new(&mut |resolve, _| {
-        let global = js_sys::global();
-        if let Some(set_timeout) = Reflect::get(&global, &"setTimeout".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
-        {
-            let _ = set_timeout.call2(&global, &resolve, &JsValue::from(ms));
-        } else {
-            let _ = resolve.call0(&JsValue::NULL);
-        }
-    })
-}
-
 /// A blob's size in bytes.
 fn blob_size(blob: &web_sys::Blob) -> u64 {
     let size = blob.size();
@@ -740,6 +729,20 @@ fn blob_size(blob: &web_sys::Blob) -> u64 {
 
 // ---------------------------------------------------------------------------
 // The queue.
+
+/// What a [`PrepareQueue`] reports of study k.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueReport {
+    /// Its preparation moved on (the first report has 0 bytes).
+    Progress(PrepareProgress),
+    /// Its zip is ready: the archive's exact length.
+    Ready {
+        /// Bytes of the archive.
+        bytes: u64,
+    },
+    /// Its preparation failed or was cancelled.
+    Failed,
+}
 
 /// A study being prepared: its result once there, and a promise that
 /// resolves then.
@@ -755,7 +758,7 @@ pub struct PrepareQueue {
     studies: RefCell<VecDeque<Vec<PrepareFile>>>,
     engine: Engine,
     cancel: CancelToken,
-    on_progress: Rc<dyn Fn(usize, PrepareProgress)>,
+    on_report: Rc<dyn Fn(usize, QueueReport)>,
     ahead: RefCell<Option<Slot>>,
     started: Cell<usize>,
 }
@@ -771,18 +774,18 @@ impl std::fmt::Debug for PrepareQueue {
 
 impl PrepareQueue {
     /// A queue over `studies` (each a list of files), preparing on `engine`;
-    /// `on_progress(k, progress)` reports study k. Starts the first study at
+    /// `on_report(k, report)` reports study k. Starts the first study at
     /// once.
     pub fn new(
         studies: Vec<Vec<PrepareFile>>,
         engine: Engine,
-        on_progress: impl Fn(usize, PrepareProgress) + 'static,
+        on_report: impl Fn(usize, QueueReport) + 'static,
     ) -> Self {
         let queue = Self {
             studies: RefCell::new(studies.into()),
             engine,
             cancel: CancelToken::new(),
-            on_progress: Rc::new(on_progress),
+            on_report: Rc::new(on_report),
             ahead: RefCell::new(None),
             started: Cell::new(0),
         };
@@ -804,11 +807,18 @@ impl PrepareQueue {
         };
         let engine = self.engine.clone();
         let cancel = self.cancel.clone();
-        let on_progress = Rc::clone(&self.on_progress);
+        let on_report = Rc::clone(&self.on_report);
         let sink = Rc::clone(&result);
         wasm_bindgen_futures::spawn_local(async move {
-            let mut report = |p: PrepareProgress| on_progress(index, p);
+            let mut report = |p: PrepareProgress| on_report(index, QueueReport::Progress(p));
             let prepared = prepare_study(files, &engine, &mut report, &cancel).await;
+            on_report(
+                index,
+                match &prepared {
+                    Ok(study) => QueueReport::Ready { bytes: study.len() },
+                    Err(_) => QueueReport::Failed,
+                },
+            );
             *sink.borrow_mut() = Some(prepared);
             if let Some(resolve) = resolve {
                 let _ = resolve.call0(&JsValue::NULL);

@@ -50,7 +50,9 @@ use wasm_bindgen::JsValue;
 pub use net::{parse_header_block, READ_HEADERS};
 
 use crate::browser::body::BodySource;
-use net::{InFlight, Outcome, Timer};
+use net::{InFlight, Outcome};
+
+use crate::browser::timer::Timer;
 
 /// One upload for the driver: where and how (the core's [`UploadSpec`]),
 /// the bytes, and the key under which its URL is kept for a resume.

@@ -56,7 +56,7 @@ pub const WORKER_SCRIPT: &str = include_str!("worker.js");
 pub const MAX_WORKERS: usize = 4;
 
 /// How long a worker may take to start before the pool gives up on workers.
-const START_TIMEOUT_MS: i32 = 10_000;
+const START_TIMEOUT_MS: u64 = 10_000;
 
 // ---------------------------------------------------------------------------
 // The jobs: what a worker (or the main thread) runs on one entry.
@@ -916,19 +916,10 @@ pub(crate) fn set(object: &Object, key: &str, value: &JsValue) -> Result<(), JsV
 }
 
 /// `promise`, or a rejection after `ms` milliseconds.
-async fn with_timeout(promise: &Promise, ms: i32) -> Result<JsValue, JsValue> {
-    let timeout = Promise::new(&mut |_resolve, reject| {
-        let global = js_sys::global();
-        let set_timeout = Reflect::get(&global, &"setTimeout".into())
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        let error: JsValue =
-            JsError::new(&format!("the worker did not start within {} s", ms / 1000)).into();
-        if let Some(set_timeout) = set_timeout {
-            let reject_later = reject.bind1(&JsValue::NULL, &error);
-            let _ = set_timeout.call2(&global, &reject_later, &JsValue::from(ms));
-        }
-    });
+async fn with_timeout(promise: &Promise, ms: u64) -> Result<JsValue, JsValue> {
+    let error: JsValue =
+        JsError::new(&format!("the worker did not start within {} s", ms / 1000)).into();
+    let timeout = crate::browser::timer::rejects_after(ms, error);
     JsFuture::from(Promise::race(&Array::of2(promise, &timeout))).await
 }
 

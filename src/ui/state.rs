@@ -1,5 +1,5 @@
 //! The widget's state and its reducer: every step of the published widget
-//! (`idle` → `processing` → `pending` → `uploading` → `complete` / `error` /
+//! (`start` → `processing` → `pending` → `uploading` → `complete` / `error` /
 //! `cancelled`) and what each shows. Plain data, no DOM: the components render
 //! it, the session ([`crate::session`]) feeds it [`Action`]s from the scan, the
 //! Aura API and the upload pipeline, and it is unit-tested natively.
@@ -7,7 +7,7 @@
 use std::rc::Rc;
 
 use auraloader_core::patient::PatientWarning;
-use auraloader_core::study::{Grouping, Study};
+use auraloader_core::study::{Grouping, Study, StudyInfo};
 
 /// The widget's step, named as `onStateChange` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -30,10 +30,10 @@ pub enum Step {
 }
 
 impl Step {
-    /// The `UploaderState` string of the published widget.
+    /// The `UploaderStep` of the published widget (`state.step`).
     pub fn published(self) -> &'static str {
         match self {
-            Self::Idle => "idle",
+            Self::Idle => "start",
             Self::Processing => "processing",
             Self::Pending => "pending",
             Self::Uploading => "uploading",
@@ -95,8 +95,8 @@ pub fn dicom_date(value: &str) -> String {
     }
 }
 
-/// A file that will not be uploaded, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A file that will not be uploaded, and why (`state.skipped[]`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SkippedRow {
     /// The file's relative path.
     pub path: String,
@@ -118,10 +118,12 @@ pub struct ScanCounts {
 /// Where one study's upload is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StudyPhase {
-    /// Not started.
+    /// Not started, or prepared and waiting for its turn.
     #[default]
     Waiting,
-    /// Its zip is known (exact length) and bytes are going out.
+    /// Its zip is being prepared (read and compressed).
+    Preparing,
+    /// Bytes of it are going out.
     Sending,
     /// The server has every byte.
     Done,
@@ -185,6 +187,13 @@ impl UploadProgress {
         self.studies.iter().map(|s| s.total).sum()
     }
 
+    /// Whether a study's zip is being prepared.
+    pub fn zipping(&self) -> bool {
+        self.studies
+            .iter()
+            .any(|s| s.phase == StudyPhase::Preparing)
+    }
+
     /// Studies done.
     pub fn done(&self) -> usize {
         self.studies
@@ -213,6 +222,8 @@ pub struct Failure {
     pub message: String,
     /// The HTTP status, for HTTP failures.
     pub status: Option<u16>,
+    /// Where it happened (`AuraloaderError.context`): `scan` or `upload`.
+    pub context: &'static str,
     /// What the user can do.
     pub recovery: Recovery,
 }
@@ -230,6 +241,7 @@ impl Failure {
             code: code.to_owned(),
             message: message.into(),
             status,
+            context: "upload",
             recovery: if retryable {
                 Recovery::RetryUpload
             } else {
@@ -248,6 +260,11 @@ pub struct State {
     pub scan: ScanCounts,
     /// Studies to upload (pending and later), in scan order.
     pub studies: Vec<StudyRow>,
+    /// The same studies as `onStudiesFound` gives them (shared: handed to
+    /// every state object without a copy).
+    pub infos: Rc<Vec<StudyInfo>>,
+    /// The server's id of the last study of `upload/init`, once answered.
+    pub study_id: String,
     /// Files not uploaded (shared: the list can be long).
     pub skipped: Rc<Vec<SkippedRow>>,
     /// Patient checks the user should look at.
@@ -274,6 +291,8 @@ pub enum Action {
     ScanFinished {
         /// Studies, in scan order.
         studies: Vec<StudyRow>,
+        /// The same studies as `StudyInfo`s, in the same order.
+        infos: Vec<StudyInfo>,
         /// Files not uploaded.
         skipped: Vec<SkippedRow>,
         /// Patient checks.
@@ -284,7 +303,15 @@ pub enum Action {
     /// `upload()`: the upload of the remaining studies begins (again, after
     /// a retryable error).
     UploadStarted,
-    /// A study's zip is ready: its exact length.
+    /// `upload/init` answered: the server's id of its last study.
+    Initialised {
+        /// The id (`state.studyId`).
+        study_id: String,
+    },
+    /// A study's zip is being prepared.
+    StudyPreparing(String),
+    /// A study's zip is ready: its exact length (it waits for its turn
+    /// until bytes of it move).
     StudyPrepared {
         /// Study Instance UID.
         uid: String,
@@ -361,6 +388,7 @@ impl State {
                 S::Processing,
                 A::ScanFinished {
                     studies,
+                    infos,
                     skipped,
                     warnings,
                 },
@@ -368,6 +396,7 @@ impl State {
                 self.scan.scanned = self.scan.total.max(self.scan.scanned);
                 self.scan.skipped = skipped.len() as u64;
                 self.studies = studies;
+                self.infos = Rc::new(infos);
                 self.skipped = Rc::new(skipped);
                 self.warnings = warnings;
                 self.step = S::Pending;
@@ -379,6 +408,7 @@ impl State {
                 if self.studies.len() == before {
                     return false;
                 }
+                Rc::make_mut(&mut self.infos).retain(|s| s.study_uid != uid);
                 self.warnings = self
                     .warnings
                     .drain(..)
@@ -405,12 +435,25 @@ impl State {
                     ..UploadProgress::default()
                 };
                 self.failure = None;
+                self.study_id.clear();
                 self.step = S::Uploading;
                 true
             }
+            (S::Uploading, A::Initialised { study_id }) => {
+                let changed = self.study_id != study_id;
+                self.study_id = study_id;
+                changed
+            }
+            (S::Uploading, A::StudyPreparing(uid)) => self.with_study(&uid, |s| {
+                if s.phase == StudyPhase::Waiting {
+                    s.phase = StudyPhase::Preparing;
+                }
+            }),
             (S::Uploading, A::StudyPrepared { uid, bytes }) => self.with_study(&uid, |s| {
                 s.total = bytes;
-                s.phase = StudyPhase::Sending;
+                if s.phase == StudyPhase::Preparing {
+                    s.phase = StudyPhase::Waiting;
+                }
             }),
             (
                 S::Uploading,
@@ -426,7 +469,7 @@ impl State {
                     // scanned size; never show more sent than total.
                     s.total = s.total.max(sent);
                     s.in_flight = in_flight;
-                    if s.phase == StudyPhase::Waiting {
+                    if matches!(s.phase, StudyPhase::Waiting | StudyPhase::Preparing) {
                         s.phase = StudyPhase::Sending;
                     }
                 });
@@ -476,6 +519,7 @@ impl State {
                 let failure = if self.step == S::Processing {
                     Failure {
                         recovery: Recovery::StartOver,
+                        context: "scan",
                         ..failure
                     }
                 } else {
@@ -598,6 +642,7 @@ mod tests {
         let mut state = State::default();
         assert!(state.reduce(Action::ScanStarted { total: 3 }));
         assert!(state.reduce(Action::ScanFinished {
+            infos: Vec::new(),
             studies: vec![row("a", 100), row("b", 300)],
             skipped: vec![skipped("README.TXT")],
             warnings: vec![],
@@ -628,7 +673,7 @@ mod tests {
         assert_eq!(
             names,
             [
-                "idle",
+                "start",
                 "processing",
                 "pending",
                 "uploading",
@@ -655,6 +700,7 @@ mod tests {
         assert!(!state.reduce(Action::ScanProgressed(counts)), "no change");
         assert_eq!(state.scan, counts);
         assert!(state.reduce(Action::ScanFinished {
+            infos: Vec::new(),
             studies: vec![row("a", 1)],
             skipped: vec![skipped("x"), skipped("y")],
             warnings: vec![],
@@ -673,6 +719,7 @@ mod tests {
         let before = state.clone();
         assert!(!state.reduce(Action::ScanProgressed(ScanCounts::default())));
         assert!(!state.reduce(Action::ScanFinished {
+            infos: Vec::new(),
             studies: vec![],
             skipped: vec![],
             warnings: vec![],
@@ -703,6 +750,7 @@ mod tests {
         let mut state = State::default();
         state.reduce(Action::ScanStarted { total: 3 });
         state.reduce(Action::ScanFinished {
+            infos: Vec::new(),
             studies: vec![row("a", 1), row("b", 1), row("c", 1)],
             skipped: vec![],
             warnings: vec![
@@ -734,17 +782,26 @@ mod tests {
         assert_eq!(state.step, Step::Uploading);
         assert_eq!(state.upload.total(), 400, "scanned sizes until prepared");
         assert!(!state.can_upload());
+        assert!(state.reduce(Action::StudyPreparing("a".to_owned())));
+        assert_eq!(state.upload.studies[0].phase, StudyPhase::Preparing);
+        assert!(state.upload.zipping());
         assert!(state.reduce(Action::StudyPrepared {
             uid: "a".to_owned(),
             bytes: 120,
         }));
-        assert_eq!(state.upload.studies[0].phase, StudyPhase::Sending);
+        assert_eq!(
+            state.upload.studies[0].phase,
+            StudyPhase::Waiting,
+            "prepared, waiting for its turn"
+        );
+        assert!(!state.upload.zipping());
         assert_eq!(state.upload.total(), 420);
         assert!(state.reduce(Action::StudyProgressed {
             uid: "a".to_owned(),
             sent: 60,
             in_flight: 30,
         }));
+        assert_eq!(state.upload.studies[0].phase, StudyPhase::Sending);
         assert_eq!(state.upload.sent(), 60);
         assert_eq!(state.upload.shown(), 90, "bytes on the wire count as sent");
         assert!(state.reduce(Action::StudyProgressed {

@@ -91,6 +91,8 @@ pub struct Strings {
     pub study_waiting: String,
     /// A study being sent.
     pub study_sending: String,
+    /// A study whose zip is being prepared.
+    pub study_preparing: String,
     /// A study uploaded.
     pub study_done: String,
     /// A study that failed.
@@ -164,6 +166,7 @@ impl Default for Strings {
             retrying: s("Connection lost, retrying in {seconds} s"),
             study_waiting: s("waiting"),
             study_sending: s("sending"),
+            study_preparing: s("preparing"),
             study_done: s("done"),
             study_failed: s("failed"),
             complete_title: s("Upload complete"),

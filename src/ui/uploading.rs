@@ -58,6 +58,7 @@ pub fn uploading(props: &UploadingProps) -> Html {
                     .unwrap_or_default();
                 let phase = match study.phase {
                     StudyPhase::Waiting => &s.study_waiting,
+                    StudyPhase::Preparing => &s.study_preparing,
                     StudyPhase::Sending => &s.study_sending,
                     StudyPhase::Done => &s.study_done,
                     StudyPhase::Failed => &s.study_failed,

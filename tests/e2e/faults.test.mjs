@@ -79,7 +79,7 @@ test("dropped PATCHes, a burst of 503s and a stall: the upload recovers on its o
     // The UI said what was happening, and the widget never left the upload.
     const seen = await widget.seen();
     assert.ok(seen.retrying.includes("Connection lost, retrying in 1 s"), JSON.stringify(seen.retrying));
-    assert.deepEqual(seen.steps, ["idle", "processing", "pending", "uploading", "complete"]);
+    assert.deepEqual(seen.steps, ["start", "processing", "pending", "uploading", "complete"]);
     assert.deepEqual(seen.errors, []);
     const calls = await widget.calls();
     assert.deepEqual(calls.filter((c) => c.name === "onUploadError"), []);

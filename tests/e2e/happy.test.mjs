@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   assertStudyInfoShape, assertUploadResultShape, assertZipHolds, checkEnv, genStudy, launchBrowser,
-  openWidget, Scratch, startDevServer, STATES, uploadIdOf,
+  openWidget, Scratch, startDevServer, assertStateShape, callSequence, uploadIdOf,
 } from "./harness.mjs";
 
 const scratch = new Scratch();
@@ -89,7 +89,7 @@ test("a dropped CD folder is reviewed, one study removed, and two byte-exact zip
     // as the README says), with the published shapes.
     const calls = await widget.calls();
     assert.deepEqual(
-      calls.map((c) => (c.name === "onStateChange" ? `${c.name}:${c.value}` : c.name)),
+      callSequence(calls),
       [
         "onStateChange:processing",
         "onStateChange:pending",
@@ -99,15 +99,31 @@ test("a dropped CD folder is reviewed, one study removed, and two byte-exact zip
         "onUploadComplete",
       ],
     );
-    for (const call of calls.filter((c) => c.name === "onStateChange")) {
-      assert.ok(STATES.includes(call.value), call.value);
+    const states = calls.filter((c) => c.name === "onStateChange").map((c) => c.value);
+    for (const [i, call] of calls.filter((c) => c.name === "onStateChange").entries()) {
+      assertStateShape(call.value);
       assert.equal(call.args, 1);
+      if (i > 0) assert.notDeepEqual(call.value, states[i - 1], "a new object only when a field changed");
     }
+    // The published fields along the way.
+    const pending = states.findLast((s) => s.step === "pending");
+    assert.equal(pending.studiesCount, 2, "after the removal");
+    assert.deepEqual(pending.studies.map((s) => s.study_uid).sort(), found.filter((s) => s !== removed).map((s) => s.study_uid).sort());
+    const uploading = states.filter((s) => s.step === "uploading");
+    assert.ok(uploading.some((s) => s.zipping), "zipping while archives are prepared");
+    assert.ok(uploading.some((s) => s.studyId !== ""), "studyId after upload/init");
+    const done = states.at(-1);
+    assert.equal(done.step, "complete");
+    assert.equal(done.complete, true);
+    assert.equal(done.zipping, false);
+    assert.equal(done.bytesSent, done.bytesTotal);
     const [result] = await widget.callsOf("onUploadComplete");
     assertUploadResultShape(result);
     assert.equal(result.studies.length, 2);
+    assert.equal(result.successful, pending.totalFiles, "successful counts the DICOM files sent");
+    assert.ok(result.studies.some((s) => s.id === done.studyId), "studyId is one of the server's ids");
     assert.ok(!result.studies.some((s) => s.studyUid === removed.study_uid), "the removed study was not uploaded");
-    assert.deepEqual(await widget.seen().then((s) => s.steps), ["idle", "processing", "pending", "uploading", "complete"]);
+    assert.deepEqual(await widget.seen().then((s) => s.steps), ["start", "processing", "pending", "uploading", "complete"]);
 
     // The server: the session, its lifecycle in order, the two zips.
     const session = await server.session(result.uploadId);

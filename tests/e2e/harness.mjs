@@ -406,8 +406,59 @@ export function assertZipFileHolds(path, files, prefix) {
   return entries.length;
 }
 
-/** The published states of `onStateChange` and `state`. */
-export const STATES = ["idle", "processing", "pending", "uploading", "complete", "error", "cancelled"];
+/** The published steps (`state.step` of `onStateChange` and `state`). */
+export const STATES = ["start", "processing", "pending", "uploading", "complete", "error", "cancelled"];
+
+/** The published fields of the state object, with their types. */
+const STATE_FIELDS = {
+  step: "string", totalFiles: "number", studiesCount: "number", seriesCount: "number", studies: "array",
+  complete: "boolean", studyId: "string", zipping: "boolean", errorMessage: "string", connectionIssues: "boolean",
+};
+/** auraloader's extra fields of the state object (README, index.d.ts). */
+const STATE_EXTRAS = {
+  scan: "object", bytesSent: "number", bytesTotal: "number", bytesPerSecond: "number|null", secondsLeft: "number|null",
+  retryInSeconds: "number|null", uploads: "array", errorCode: "string", skipped: "array", warnings: "array",
+};
+
+const typeOf = (v) => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
+
+/** Checks one state object: every published field and extra, of its type, nothing else. */
+export function assertStateShape(state) {
+  const expected = { ...STATE_FIELDS, ...STATE_EXTRAS };
+  assert.deepEqual(Object.keys(state).sort(), Object.keys(expected).sort(), "state object fields");
+  for (const [key, type] of Object.entries(expected)) {
+    assert.ok(type.split("|").includes(typeOf(state[key])), `state.${key} is ${typeOf(state[key])}, not ${type}`);
+  }
+  assert.ok(STATES.includes(state.step), state.step);
+  assert.equal(state.complete, state.step === "complete", "complete with the complete step");
+  assert.equal(state.errorMessage !== "", state.step === "error", "an error message in the error step only");
+  assert.equal(state.studiesCount, state.studies.length);
+  assert.equal(state.totalFiles, state.studies.reduce((n, s) => n + s.images, 0));
+  assert.equal(state.seriesCount, state.studies.reduce((n, s) => n + s.series_count, 0));
+}
+
+/**
+ * The callbacks in order, each onStateChange named by its step and kept only
+ * when its step differs from the previous state object's: what a host page
+ * that follows `state.step` sees.
+ */
+export function callSequence(calls) {
+  let step = null;
+  const out = [];
+  for (const call of calls) {
+    if (call.name !== "onStateChange") {
+      out.push(call.name);
+    } else if (call.value.step !== step) {
+      step = call.value.step;
+      out.push(`onStateChange:${step}`);
+    }
+  }
+  return out;
+}
+
+/** The steps of the onStateChange calls, each once per run of equal steps. */
+export const stepsOf = (calls) =>
+  callSequence(calls.filter((c) => c.name === "onStateChange")).map((c) => c.replace("onStateChange:", ""));
 
 const STUDY_INFO_KEYS = [
   "study_uid", "study_description", "institution_name", "patient_id", "patient_name",
@@ -433,9 +484,11 @@ export function assertStudyInfoShape(info) {
   }
 }
 
-/** Checks an `onUploadComplete` result: {uploadId, studies: [{id, studyUid, uploadUrl}]}. */
+/** Checks an `onUploadComplete` result: {uploadId, studies: [{id, studyUid, uploadUrl}], successful, failed}. */
 export function assertUploadResultShape(result) {
-  assert.deepEqual(Object.keys(result).sort(), ["studies", "uploadId"]);
+  assert.deepEqual(Object.keys(result).sort(), ["failed", "studies", "successful", "uploadId"]);
+  assert.ok(Number.isInteger(result.successful) && result.successful > 0, "successful counts the files uploaded");
+  assert.equal(result.failed, 0);
   assert.match(result.uploadId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "uploadId is a UUID v4");
   assert.ok(Array.isArray(result.studies));
   for (const study of result.studies) {
@@ -444,10 +497,11 @@ export function assertUploadResultShape(result) {
   }
 }
 
-/** Checks an `onUploadError` argument: an `AuraloaderError` with code, message, statusCode. */
-export function assertErrorShape(error, { code, statusCode }) {
+/** Checks an `onUploadError` argument: an `AuraloaderError` with context, code, message, statusCode. */
+export function assertErrorShape(error, { code, statusCode, context = "upload" }) {
   assert.equal(error.isError, true, "an Error object");
   assert.equal(error.name, "AuraloaderError");
+  assert.equal(error.context, context);
   assert.equal(error.code, code);
   assert.equal(typeof error.message, "string");
   assert.ok(error.message.length > 0);
@@ -528,7 +582,7 @@ export class WidgetPage {
     /** The upload token of the widget now running: {apiKey, uploadToken, expiresAt}. */
     this.token = token;
     await this.page.evaluate((o) => window.e2e.start(o), { apiToken: token.apiKey, uploadToken: token.uploadToken, settings });
-    await this.waitForStep("idle");
+    await this.waitForStep("start");
     return token;
   }
 

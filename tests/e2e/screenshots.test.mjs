@@ -197,7 +197,7 @@ const held = (n) =>
 /** How each step is reached and checked; `widget` is fresh, at the start step. */
 const SCENARIOS = {
   async start(widget) {
-    await assertStep(widget, "idle", "Upload imaging studies");
+    await assertStep(widget, "start", "Upload imaging studies");
     assert.equal(await widget.locator(".aul-dropzone button").count(), 2, "Choose files, Choose folder");
   },
 

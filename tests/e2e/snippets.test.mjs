@@ -219,7 +219,7 @@ async function openSnippet(path, html, container) {
  * the server's records and the stored zip. Resolves to the result.
  */
 async function uploadThrough(widget, logLine, errorLine) {
-  await widget.waitForStep("idle");
+  await widget.waitForStep("start");
   // The snippets keep `uploader` in a local variable (script tag, Phase 2):
   // a garbage collection now must not take the mounted widget away.
   await widget.cdp.send("HeapProfiler.collectGarbage");

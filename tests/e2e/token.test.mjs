@@ -21,7 +21,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   assertErrorShape, assertZipHolds, checkEnv, genStudy, launchBrowser, openWidget, Scratch, sleep,
-  startDevServer, until, uploadIdOf,
+  startDevServer, until, stepsOf, uploadIdOf,
 } from "./harness.mjs";
 
 const CHUNK = 64 * 1024;
@@ -92,8 +92,10 @@ test("a lift token that expires mid-upload: tus 401, a readable error with what 
     assertErrorShape(error, { code: "auth_failed", statusCode: 401 });
     assert.equal(error.message, shown.message);
     const calls = await widget.calls();
-    assert.deepEqual(calls.filter((c) => c.name === "onStateChange").map((c) => c.value),
-      ["processing", "pending", "uploading", "error"]);
+    assert.deepEqual(stepsOf(calls), ["processing", "pending", "uploading", "error"]);
+    const failed = calls.filter((c) => c.name === "onStateChange").at(-1).value;
+    assert.equal(failed.errorMessage, shown.message, "state.errorMessage is the message shown");
+    assert.equal(failed.errorCode, "auth_failed");
     const refused = server.proxy.log.find((e) => e.method === "PATCH" && e.status === 401);
     assert.ok(refused, `tus refused the expired lift token: ${JSON.stringify(server.proxy.log.map((e) => [e.method, e.status, e.fault]))}`);
     const uploadUrl = server.proxy.log.find((e) => e.method === "POST" && e.location).location;

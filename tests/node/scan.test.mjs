@@ -19,7 +19,9 @@ import { join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const repo = resolve(new URL("../..", import.meta.url).pathname);
-const dist = resolve(process.env.AURALOADER_DIST ?? join(repo, "dist"));
+// The bench and test build (`cargo xtask build --bench-api`): the product
+// in dist/ has no bench entry points.
+const dist = resolve(process.env.AURALOADER_BENCH_DIST ?? join(repo, "target/bench-dist"));
 const LIMIT_MS = 120_000;
 
 const PAGE = `<!doctype html><html lang="en"><meta charset="utf-8"><title>scan test</title>

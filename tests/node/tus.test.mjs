@@ -21,7 +21,9 @@ import { join, resolve } from "node:path";
 
 const repo = resolve(new URL("../..", import.meta.url).pathname);
 const www = join(repo, "www");
-const dist = resolve(process.env.AURALOADER_DIST ?? join(repo, "dist"));
+// The bench and test build (`cargo xtask build --bench-api`): the product
+// in dist/ has no bench entry points.
+const dist = resolve(process.env.AURALOADER_BENCH_DIST ?? join(repo, "target/bench-dist"));
 const serverBinary = process.env.AURALOADER_SERVER ?? join(repo, "target/debug/auraloader-server");
 const { launchChromium } = await import(join(www, "tools/chromium.mjs"));
 const { startStatic, startTusServer, startProxy, pseudoRandomBytes } = await import(

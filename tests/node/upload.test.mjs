@@ -81,9 +81,13 @@ window.start = async (o) => {
     chunkSize: o.chunkSize,
     parallelUploads: o.parallelUploads,
     callbacks: {
-      onStateChange: (s) => seen.states.push(s),
+      // The steps the state objects went through (each change of any field
+      // gives a fresh object; the steps are what these tests follow).
+      onStateChange: (s) => {
+        if (seen.states.at(-1) !== s.step) seen.states.push(s.step);
+      },
       onUploadComplete: (r) => seen.complete.push(r),
-      onUploadError: (e) => seen.errors.push({ code: e.code, message: e.message }),
+      onUploadError: (e) => seen.errors.push({ code: e.code, context: e.context, message: e.message }),
       onUploadCancel: () => { seen.cancels += 1; },
       onStudiesFound: (s) => seen.found.push(s.length),
     },
@@ -208,6 +212,9 @@ test("the widget uploads three studies to the dev server: one verified zip each,
     assert.deepEqual(seen.states, ["processing", "pending", "uploading", "complete"]);
     assert.equal(seen.complete.length, 1);
     const result = seen.complete[0];
+    // 2 studies x 2 series x 3 instances, and 1 x 1 x 4 (gen-study's arguments).
+    assert.equal(result.successful, 16, "DICOM files uploaded");
+    assert.equal(result.failed, 0);
 
     const dev = await devUploads();
     const session = dev.sessions.find((s) => s.upload_id === result.uploadId);
@@ -267,7 +274,7 @@ test("cancel() in the middle: tus DELETE reaches the server, upload/cancel is re
     await page.evaluate(() => { window.holdPatchesAfter = 2; });
     await page.evaluate((o) => window.start(o), { files, chunkSize: CHUNK, parallelUploads: 1 });
     await page.waitForFunction(() => window.held >= 1, null, { timeout: LIMIT_MS });
-    assert.equal(await page.evaluate(() => window.uploader.state), "uploading");
+    assert.equal(await page.evaluate(() => window.uploader.state.step), "uploading");
     await page.evaluate(() => window.uploader.cancel());
     const outcome = await page.evaluate(
       (limit) => Promise.race([window.uploading, new Promise((r) => setTimeout(() => r("timeout"), limit))]),
@@ -419,6 +426,7 @@ test("a tus server that refuses the lift token fails the upload: onUploadError a
     assert.deepEqual(seen.states, ["processing", "pending", "uploading", "error"]);
     assert.equal(seen.errors.length, 1);
     assert.equal(seen.errors[0].code, "auth_failed");
+    assert.equal(seen.errors[0].context, "upload");
     assert.match(seen.errors[0].message, /HTTP 401/);
     assert.deepEqual(seen.complete, []);
     const session = await until("upload/error", async () => {

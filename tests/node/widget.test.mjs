@@ -61,7 +61,7 @@ test("the optional settings are checked at construction with clear messages", as
     allowedModalities: ["CT", "MR"],
     callbacks: { onStateChange: () => {} },
   });
-  assert.equal(widget.state, "idle");
+  assert.equal(widget.state.step, "start");
 });
 
 test("the npm package and the script-tag file expose the same API", async () => {

@@ -12,7 +12,9 @@ import { extname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 const repo = resolve(new URL("../..", import.meta.url).pathname);
-const dist = resolve(process.env.AURALOADER_DIST ?? join(repo, "dist"));
+// The bench and test build (`cargo xtask build --bench-api`): the product
+// in dist/ has no bench entry points.
+const dist = resolve(process.env.AURALOADER_BENCH_DIST ?? join(repo, "target/bench-dist"));
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>workers</title><p>workers test</p>`;

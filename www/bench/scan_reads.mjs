@@ -1,4 +1,4 @@
-// `node www/bench/scan_reads.mjs` (after `cargo xtask build`): what reading
+// `node www/bench/scan_reads.mjs` (after `cargo xtask build --bench-api`): what reading
 // the heads of 2,000 disk-backed `File`s costs in headless Chromium, by the
 // way they are read: reads in flight, FileReader or arrayBuffer(), one read
 // per head or one read of a Blob made of many heads, the main thread or Web
@@ -31,8 +31,8 @@ const K = 1024;
 const SECTION = "## Scan: what the head reads cost";
 
 const serve = {
-  "/npm/auraloader.js": ["text/javascript", new URL("dist/npm/auraloader.js", root)],
-  "/npm/auraloader_bg.wasm": ["application/wasm", new URL("dist/npm/auraloader_bg.wasm", root)],
+  "/npm/auraloader.js": ["text/javascript", new URL("target/bench-dist/npm/auraloader.js", root)],
+  "/npm/auraloader_bg.wasm": ["application/wasm", new URL("target/bench-dist/npm/auraloader_bg.wasm", root)],
   "/scan_reads.js": ["text/javascript", new URL("www/bench/scan_reads.js", root)],
 };
 const PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>head reads</title></head>
@@ -242,7 +242,7 @@ const postFresh = index("posting the Files of a new selection, 32 per request (n
 
 const section = `${SECTION}
 
-Command: \`cargo xtask build && node www/bench/scan_reads.mjs\` (rerunning replaces this section; \`ROUNDS=n\` for
+Command: \`cargo xtask build --bench-api && node www/bench/scan_reads.mjs\` (rerunning replaces this section; \`ROUNDS=n\` for
 other than 5 rounds). Date: ${new Date().toISOString().slice(0, 10)}.
 Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "unknown CPU"}, load average ${load} at the start and
 ${loadAtEnd} at the end${busy}; Chromium ${version}, headless.

@@ -1,8 +1,8 @@
-// `node www/bench/ui.mjs` (after `cargo xtask build`): does the page stay
+// `node www/bench/ui.mjs` (after `cargo xtask build --bench-api`): does the page stay
 // responsive while the widget scans 2,000 files? Headless Chromium (the
 // machine's, through www/tools/chromium.mjs; $CHROME names it) loads a page
 // whose every request is answered by this script (no server, no network):
-// the built wasm module from dist/npm, the demo's sample-study generator and
+// the bench build's wasm module (target/bench-dist/npm, `cargo xtask build --bench-api`), the demo's sample-study generator and
 // dicom-parser from www/node_modules, and a fake `GET /uploader/config`.
 //
 // In one page, on the same 2,000 generated files (2 series of 1,000
@@ -26,8 +26,8 @@ const RUNS = 3;
 const PER_SERIES = 1000;
 
 const files = {
-  "/npm/auraloader.js": ["text/javascript", new URL("dist/npm/auraloader.js", root)],
-  "/npm/auraloader_bg.wasm": ["application/wasm", new URL("dist/npm/auraloader_bg.wasm", root)],
+  "/npm/auraloader.js": ["text/javascript", new URL("target/bench-dist/npm/auraloader.js", root)],
+  "/npm/auraloader_bg.wasm": ["application/wasm", new URL("target/bench-dist/npm/auraloader_bg.wasm", root)],
   "/sample-study.js": ["text/javascript", new URL("www/demo/sample-study.js", root)],
   "/dicomParser.js": ["text/javascript", require.resolve("dicom-parser/dist/dicomParser.min.js")],
 };
@@ -138,7 +138,7 @@ const row = (label, runs) => {
 const dicomParserVersion = JSON.parse(readFileSync(require.resolve("dicom-parser/package.json"), "utf8")).version;
 const section = `## UI: responsiveness while scanning
 
-Command: \`cargo xtask build && node www/bench/ui.mjs\` (rerunning replaces this section). Date: ${new Date().toISOString().slice(0, 10)}.
+Command: \`cargo xtask build --bench-api && node www/bench/ui.mjs\` (rerunning replaces this section). Date: ${new Date().toISOString().slice(0, 10)}.
 Machine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? "unknown CPU"}, load average ${load} at the start
 (other builds were running: numbers are noisy); Chromium ${version}, headless.
 

@@ -4,7 +4,71 @@
 // still loading); every method then waits for the module and calls into Rust.
 //
 // `createApi(load)` is shared by the three entry points (browser ESM, Node,
-// script tag), which differ only in how they load the wasm bytes.
+// script tag), which differ only in how they load the wasm bytes. The
+// published package's HMAC helpers and constants need no wasm: they are
+// plain functions over Web Crypto, exported as they are.
+
+/** The algorithm of an AURA-HMAC-SHA256 `Authorization` header. */
+export const ALGORITHM = "AURA-HMAC-SHA256";
+/** The service of the credential scope. */
+export const SERVICE = "aura_request";
+/** The headers every signature covers. */
+export const REQUIRED_HEADERS = Object.freeze(["host", "x-aura-nonce", "x-aura-timestamp"]);
+
+const toHex = (buffer) => Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
+
+/** HMAC-SHA256 of `data` (UTF-8) with `key` (a string, UTF-8, or bytes), as lowercase hex. */
+export async function hmacSha256(key, data) {
+  const encoder = new TextEncoder();
+  const raw = typeof key === "string" ? encoder.encode(key) : key;
+  const cryptoKey = await globalThis.crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return toHex(await globalThis.crypto.subtle.sign("HMAC", cryptoKey, encoder.encode(String(data))));
+}
+
+/** SHA-256 of `data` (UTF-8), as lowercase hex. */
+export async function sha256(data) {
+  return toHex(await globalThis.crypto.subtle.digest("SHA-256", new TextEncoder().encode(String(data))));
+}
+
+/** A fresh UUID v4. */
+export function generateNonce() {
+  const crypto = globalThis.crypto;
+  if (typeof crypto.randomUUID === "function") return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40;
+  bytes[8] = (bytes[8] & 0x3f) | 0x80;
+  const hex = toHex(bytes);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * The state object before the wasm side exists (the same fields and values
+ * as the wasm side's start state: a package test compares them).
+ */
+function startState() {
+  return {
+    step: "start",
+    totalFiles: 0,
+    studiesCount: 0,
+    seriesCount: 0,
+    studies: [],
+    complete: false,
+    studyId: "",
+    zipping: false,
+    errorMessage: "",
+    connectionIssues: false,
+    scan: { scanned: 0, total: 0, skipped: 0 },
+    bytesSent: 0,
+    bytesTotal: 0,
+    bytesPerSecond: null,
+    secondsLeft: null,
+    retryInSeconds: null,
+    uploads: [],
+    errorCode: "",
+    skipped: [],
+    warnings: [],
+  };
+}
 
 /** Throws the published widget's constructor errors, in its order. */
 function checkConfig(config) {
@@ -166,9 +230,9 @@ export function createApi(load) {
       await (await this.#instance()).addFiles(Array.from(files ?? []));
     }
 
-    /** The current step: `idle`, `processing`, `pending`, `uploading`, `complete`, `error` or `cancelled`. */
+    /** The current state object (`UploaderState`), a fresh copy. */
     get state() {
-      return this.#core === null ? "idle" : this.#core.state;
+      return this.#core === null ? startState() : this.#core.state;
     }
 
     /** Unmounts the widget and releases everything it holds. */
@@ -202,6 +266,11 @@ export function createApi(load) {
       const wasm = await ready();
       wasm.signRequest(this.#appId, this.#appSecret, config, options ?? {});
       return config;
+    }
+
+    /** The credentials this signer uses (as the published signer has them). */
+    get credentials() {
+      return { appId: this.#appId, appSecret: this.#appSecret };
     }
   }
 

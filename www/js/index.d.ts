@@ -1,6 +1,307 @@
-// Types of auraloader's published API (the same as @aurabx/standalone-uploader's).
+// Types of auraloader's JavaScript API. Every name and field of the published
+// @aurabx/standalone-uploader 1.0.x is here with its published type (see
+// docs/spec/API.md, "The widget's JavaScript surface"); what auraloader adds
+// comes on top, as optional fields (always set by auraloader where the doc
+// says so, optional so that objects written against the published types still
+// type-check) and as types of its own.
 
-/** Patient details from the host page, checked against the DICOM patient. */
+// ---------------------------------------------------------------------------
+// The published types.
+
+/** The steps of the upload (`state.step`); `"start"` is the drop zone. */
+export type UploaderStep =
+  | "start"
+  | "processing"
+  | "pending"
+  | "uploading"
+  | "complete"
+  | "error"
+  | "cancelled";
+
+/**
+ * What `onStateChange` receives and the `state` getter returns: a fresh
+ * object on every change of any of its fields (the arrays are shared between
+ * objects until they change; treat them as read-only).
+ *
+ * The ten published fields change as the published widget's do, and reach
+ * `onStateChange` at once. auraloader's extras (every optional field below,
+ * always present in auraloader's objects) are counters that change often:
+ * when only they change, a new object comes at most every 250 ms, and the
+ * last one always comes.
+ */
+export interface UploaderState {
+  /** The screen shown. */
+  step: UploaderStep;
+  /** DICOM files of the studies to upload (set when the scan ends, updated by `removeStudy`). */
+  totalFiles: number;
+  /** Studies to upload. */
+  studiesCount: number;
+  /** Series of those studies. */
+  seriesCount: number;
+  /** The studies, as given to `onStudiesFound`. */
+  studies: StudyInfo[];
+  /** True once the upload finished (with `step` `"complete"`). */
+  complete: boolean;
+  /** The id the server returned for the last study of `upload/init`, else `""`. */
+  studyId: string;
+  /** True while a study's archive is being prepared (read and compressed). */
+  zipping: boolean;
+  /** The message shown in the error step, else `""`. */
+  errorMessage: string;
+  /** True while a lost connection is being retried. */
+  connectionIssues: boolean;
+
+  /** auraloader: scan progress (files read, files in the drop, files skipped so far). */
+  scan?: ScanProgress;
+  /** auraloader: bytes that left the browser during the upload (acknowledged or on the wire). */
+  bytesSent?: number;
+  /** auraloader: bytes to send (each study's files' size until its archive's exact length is known). */
+  bytesTotal?: number;
+  /** auraloader: recent upload speed in bytes per second, `null` until measured. */
+  bytesPerSecond?: number | null;
+  /** auraloader: estimated seconds left, `null` until measured. */
+  secondsLeft?: number | null;
+  /** auraloader: seconds until the next attempt while the connection is lost, else `null`. */
+  retryInSeconds?: number | null;
+  /** auraloader: one entry per study of the upload, in table order (empty before `upload()`). */
+  uploads?: StudyUploadProgress[];
+  /** auraloader: the error's {@link AuraloaderErrorCode} in the error step, else `""`. */
+  errorCode?: AuraloaderErrorCode | "";
+  /** auraloader: files of the drop that will not be uploaded, and why. */
+  skipped?: SkippedFile[];
+  /** auraloader: patient checks the user should look at before uploading. */
+  warnings?: PatientWarning[];
+}
+
+export interface AuraloaderCallbacks {
+  onUploadComplete?: (result: UploadResult) => void;
+  onUploadError?: (error: AuraloaderError) => void;
+  onUploadCancel?: () => void;
+  onStudiesFound?: (studies: StudyInfo[]) => void;
+  onStateChange?: (state: UploaderState) => void;
+}
+
+/** The configuration of `new StandaloneAuraloader(config)`. */
+export interface AuraloaderConfig {
+  /** Service API key for team/realm identification (not a secret). */
+  apiToken: string;
+  /** Base URL of the Aura API, ending in `/api`. */
+  apiBaseUrl: string;
+  /** Id of the element the widget renders into (its content is replaced). */
+  containerId: string;
+  /** Aurabox patient id, if known. */
+  patientId?: string;
+  /** Ephemeral upload token (`aubt_…`) from your backend. */
+  uploadToken: string;
+  /** Extra metadata sent with `upload/init`; `context.patient` ({@link ContextPatient}) is compared with the files' patient. */
+  context?: UploadContext | Record<string, unknown>;
+  callbacks?: AuraloaderCallbacks;
+
+  /** auraloader: overrides of the widget's texts; keys left out keep the English default. */
+  strings?: Partial<AuraloaderStrings>;
+  /** auraloader: colour scheme; `auto` follows the system. Default `light`. */
+  theme?: "light" | "dark" | "auto";
+  /** auraloader: bytes per upload request, at least 65536. Default 5 MiB. */
+  chunkSize?: number;
+  /** auraloader: studies uploaded at once, 1 to 16. Default 2. */
+  parallelUploads?: number;
+  /**
+   * auraloader: milliseconds an upload request may go without progress or
+   * answer before it is aborted and retried, 1000 to 3600000. Default 30000.
+   */
+  stallTimeoutMs?: number;
+  /** auraloader: instances to leave out, besides the built-in rule for Philips ExamCards. */
+  rejectRules?: RejectRule[];
+  /** auraloader: modalities accepted (e.g. `["CT", "MR"]`); series of others are left out. Default: all. */
+  allowedModalities?: string[];
+}
+
+/**
+ * One study found in the dropped files (`onStudiesFound`, `state.studies`,
+ * and keyed by StudyInstanceUID in `upload/init`).
+ */
+export interface StudyInfo {
+  study_uid: string;
+  patient_name: string;
+  patient_id: string;
+  study_date: string;
+  study_time: string;
+  study_description: string;
+  institution_name: string;
+  modalities: string[];
+  series_count: number;
+  images: number;
+  /** auraloader (and the `upload/init` body): the study's series by SeriesInstanceUID. */
+  series?: Record<string, UploadSeriesInfo>;
+}
+
+/** A series, as the published package types it. */
+export interface SeriesInfo {
+  series_uid: string;
+  series_description: string;
+  modality: string;
+  images: number;
+}
+
+/** The answer of `GET /uploader/config`. */
+export interface UploaderConfigResponse {
+  lift: {
+    endpoint: string;
+    token: string;
+    bucket: string;
+  };
+  mode: string;
+}
+
+/** The body of `POST /uploader/upload/init`. */
+export interface UploadInitRequest {
+  upload_id: string;
+  studies: Record<string, StudyInfo>;
+  mode: string;
+  source: string;
+  patient_id?: string;
+  app?: {
+    id: string;
+    token: string;
+  };
+  context?: Record<string, unknown>;
+}
+
+/** The answer of `POST /uploader/upload/init`. */
+export interface UploadInitResponse {
+  studies: Array<{ id: string }>;
+}
+
+/** The body of the other lifecycle calls (`start`, `complete`, `error`, `cancel`). */
+export interface UploadLifecycleRequest {
+  upload_id: string;
+  assembly_id?: string;
+  mode?: string;
+  message?: string;
+}
+
+/** What `onUploadComplete` receives. */
+export interface UploadResult {
+  /** The session's UUID v4, as sent to `upload/init`. */
+  uploadId: string;
+  /**
+   * The studies as the server recorded them (`upload/init`'s answer), in
+   * table order.
+   */
+  studies: Array<{
+    id: string;
+    /** auraloader: the study's StudyInstanceUID. */
+    studyUid?: string;
+    /** auraloader: the tus upload URL of the study's archive. */
+    uploadUrl?: string;
+  }>;
+  /** DICOM files in the archives the server acknowledged (every file of every uploaded study). */
+  successful: number;
+  /**
+   * DICOM files of studies whose upload failed. Always 0 here: a study that
+   * fails ends the upload in `onUploadError` instead, and Retry sends what
+   * is left.
+   */
+  failed: number;
+}
+
+/**
+ * An error from the widget (`onUploadError`, and the rejections of its
+ * methods). At run time it is a JS `Error` named `AuraloaderError`.
+ */
+export interface AuraloaderError {
+  /**
+   * Where it happened: `"init"` (the container, `GET /uploader/config`),
+   * `"mount"`, `"scan"` (reading the dropped files), `"upload"` (the
+   * lifecycle calls and the transfer), `"addFiles"`, `"removeStudy"`,
+   * `"config"` (the config object).
+   */
+  context: string;
+  /** A sentence a person can act on; never patient data. */
+  message: string;
+  /** The HTTP status, for HTTP failures. */
+  statusCode?: number;
+  /** auraloader: a machine code (always set). */
+  code?: AuraloaderErrorCode;
+  /** `"AuraloaderError"`. */
+  name?: string;
+  stack?: string;
+}
+
+/** DICOM attributes read from one file. */
+export interface DicomMetadata {
+  studyInstanceUID: string;
+  seriesInstanceUID: string;
+  sopInstanceUID: string;
+  patientName: string;
+  patientId: string;
+  studyDate: string;
+  studyTime: string;
+  studyDescription: string;
+  seriesDescription: string;
+  modality: string;
+  institutionName: string;
+}
+
+/** DICOM attributes by key: tag and name. */
+export interface DicomTagMap {
+  [key: string]: {
+    tag: string;
+    name: string;
+  };
+}
+
+/** Application credentials for HMAC signing. Backend only. */
+export interface HmacCredentials {
+  /** Application public id. */
+  appId: string;
+  /** Application secret. */
+  appSecret: string;
+}
+
+/** An axios-style request config, as `HmacSigner.sign` reads and extends it. */
+export interface SignableRequest {
+  /** HTTP method; default `GET`. */
+  method?: string;
+  /** Request URL, relative to `baseURL` or absolute. */
+  url?: string;
+  /** Base URL the `url` is joined to. */
+  baseURL?: string;
+  /** Request headers; `sign` adds its own. */
+  headers?: Record<string, string>;
+  /** Request body: a string as is, anything else as `JSON.stringify(data)`. */
+  data?: unknown;
+  /** Query parameters, signed as the query string they make (send them in the URL too). */
+  params?: Record<string, string | number | boolean>;
+}
+
+/** The headers `sign` adds. */
+export interface SignedRequestHeaders {
+  Authorization: string;
+  /** Unix seconds. */
+  "X-Aura-Timestamp": string;
+  /** UUID v4. */
+  "X-Aura-Nonce": string;
+}
+
+/** The parts of an `Authorization: AURA-HMAC-SHA256 …` header. */
+export interface AuthorizationComponents {
+  algorithm: string;
+  credential: string;
+  signedHeaders: string;
+  signature: string;
+}
+
+/** Configuration of an HMAC signer. */
+export interface HmacSignerConfig {
+  credentials: HmacCredentials;
+  additionalSignedHeaders?: string[];
+}
+
+// ---------------------------------------------------------------------------
+// auraloader's own types.
+
+/** auraloader: patient details from the host page, checked against the DICOM patient. */
 export interface ContextPatient {
   given_names?: string;
   family_name?: string;
@@ -9,7 +310,7 @@ export interface ContextPatient {
   sex?: string;
 }
 
-/** Extra metadata sent with `upload/init`. */
+/** auraloader: extra metadata sent with `upload/init`, with the fields the widget reads. */
 export interface UploadContext {
   patient_id?: string;
   referral_id?: string;
@@ -17,8 +318,8 @@ export interface UploadContext {
   [key: string]: unknown;
 }
 
-/** One series of a study, as sent to `upload/init`. */
-export interface SeriesInfo {
+/** auraloader: one series of a study, as sent to `upload/init` (`StudyInfo.series`). */
+export interface UploadSeriesInfo {
   study_instance_uid: string;
   series_instance_uid: string;
   modality: string;
@@ -30,34 +331,50 @@ export interface SeriesInfo {
   series_number: string;
 }
 
-/** One study found in the dropped files, keyed by StudyInstanceUID in `upload/init`. */
-export interface StudyInfo {
-  study_uid: string;
-  study_description: string;
-  institution_name: string;
-  patient_id: string;
-  patient_name: string;
-  study_date: string;
-  study_time: string;
-  modalities: string[];
-  series: Record<string, SeriesInfo>;
-  images: number;
-  series_count: number;
+/** auraloader: `state.scan`. */
+export interface ScanProgress {
+  /** Files read so far. */
+  scanned: number;
+  /** Files in the drop. */
+  total: number;
+  /** Files skipped so far. */
+  skipped: number;
 }
 
-/** What `onUploadComplete` receives. */
-export interface UploadResult {
-  /** The session's UUID v4, as sent to `upload/init`. */
-  uploadId: string;
-  /**
-   * The studies as the server recorded them (`upload/init`'s answer), in
-   * table order, each with its StudyInstanceUID and the tus upload URL of
-   * its zip.
-   */
-  studies: { id: string; studyUid: string; uploadUrl?: string }[];
+/** auraloader: one entry of `state.uploads`. */
+export interface StudyUploadProgress {
+  studyUid: string;
+  status: "waiting" | "preparing" | "sending" | "done" | "failed";
+  /** Bytes that left the browser. */
+  bytesSent: number;
+  /** Bytes to send. */
+  bytesTotal: number;
 }
 
-/** The `code` of an {@link AuraloaderError}. */
+/** auraloader: a file of the drop that will not be uploaded (`state.skipped`). */
+export interface SkippedFile {
+  /** Its path in the drop. */
+  path: string;
+  /** Why, as a sentence. */
+  reason: string;
+}
+
+/** auraloader: a patient check the user should look at (`state.warnings`). */
+export type PatientWarning =
+  | {
+      /** The studies belong to more than one patient. */
+      kind: "several_patients";
+      /** Study Instance UIDs grouped by patient. */
+      studies_by_patient: string[][];
+    }
+  | {
+      /** Studies whose patient differs from `context.patient`. */
+      kind: "context_mismatch";
+      study_uids: string[];
+      fields: Array<"name" | "date_of_birth" | "sex">;
+    };
+
+/** auraloader: the `code` of an {@link AuraloaderError}. */
 export type AuraloaderErrorCode =
   /** The config object could not be read (a setting of the wrong type). */
   | "invalid_config"
@@ -86,33 +403,8 @@ export type AuraloaderErrorCode =
   /** The UI could not be rendered into the container. */
   | "mount_failed";
 
-/** An error from the widget: a JS `Error` with a machine code and, for HTTP failures, the status. */
-export interface AuraloaderError extends Error {
-  name: "AuraloaderError";
-  code: AuraloaderErrorCode;
-  statusCode?: number;
-}
-
-/** The widget's step. */
-export type UploaderState =
-  | "idle"
-  | "processing"
-  | "pending"
-  | "uploading"
-  | "complete"
-  | "error"
-  | "cancelled";
-
-export interface Callbacks {
-  onUploadComplete?: (result: UploadResult) => void;
-  onUploadError?: (error: AuraloaderError) => void;
-  onUploadCancel?: () => void;
-  onStudiesFound?: (studies: StudyInfo[]) => void;
-  onStateChange?: (state: UploaderState) => void;
-}
-
 /**
- * Every text the widget shows (English by default). Texts with `{name}`
+ * auraloader: every text the widget shows (English by default). Texts with `{name}`
  * placeholders are filled in by the widget.
  */
 export interface AuraloaderStrings {
@@ -167,6 +459,7 @@ export interface AuraloaderStrings {
   retrying: string;
   studyWaiting: string;
   studySending: string;
+  studyPreparing: string;
   studyDone: string;
   studyFailed: string;
   completeTitle: string;
@@ -182,7 +475,7 @@ export interface AuraloaderStrings {
   cancelledText: string;
 }
 
-/** A rule that leaves out instances whose attributes all match (trimmed, case-insensitive). */
+/** auraloader: a rule that leaves out instances whose attributes all match (trimmed, case-insensitive). */
 export interface RejectRule {
   /** Shown to the user as the reason. */
   description: string;
@@ -191,49 +484,38 @@ export interface RejectRule {
   modality?: string;
 }
 
-export interface StandaloneAuraloaderConfig {
-  /** Service API key for team/realm identification (not a secret). */
-  apiToken: string;
-  /** Base URL of the Aura API, ending in `/api`. */
-  apiBaseUrl: string;
-  /** Ephemeral upload token (`aubt_…`) from your backend. */
-  uploadToken: string;
-  /** Id of the element the widget renders into. */
-  containerId: string;
-  /** Aurabox patient id, if known. */
-  patientId?: string;
-  /** Extra metadata sent with `upload/init`; `context.patient` is compared with the files' patient. */
-  context?: UploadContext;
-  callbacks?: Callbacks;
-  /** Overrides of the widget's texts; keys left out keep the English default. */
-  strings?: Partial<AuraloaderStrings>;
-  /** Colour scheme; `auto` follows the system. Default `light`. */
-  theme?: "light" | "dark" | "auto";
-  /** Bytes per upload request, at least 65536. Default 5 MiB. */
-  chunkSize?: number;
-  /** Studies uploaded at once, 1 to 16. */
-  parallelUploads?: number;
-  /**
-   * Milliseconds an upload request may go without progress or answer before
-   * it is aborted and retried, 1000 to 3600000. Default 30000.
-   */
-  stallTimeoutMs?: number;
-  /** Instances to leave out, besides the built-in rule for Philips ExamCards. */
-  rejectRules?: RejectRule[];
-  /** Modalities accepted (e.g. `["CT", "MR"]`); series of others are left out. Default: all. */
-  allowedModalities?: string[];
+/** auraloader: fixed values for reproducible signatures (tests, examples). */
+export interface SignOptions {
+  /** Unix seconds. */
+  timestamp?: number;
+  /** A UUID v4. */
+  nonce?: string;
 }
 
+// ---------------------------------------------------------------------------
+// Earlier auraloader names, kept as aliases.
+
+/** @deprecated The published name is {@link AuraloaderConfig}. */
+export type StandaloneAuraloaderConfig = AuraloaderConfig;
+/** @deprecated The published name is {@link AuraloaderCallbacks}. */
+export type Callbacks = AuraloaderCallbacks;
+/** @deprecated The published name is {@link SignableRequest}. */
+export type SignableRequestConfig = SignableRequest;
+
+// ---------------------------------------------------------------------------
+// Classes, functions and constants.
+
+/** The upload widget. */
 export declare class StandaloneAuraloader {
   /** Throws `apiToken is required`, `apiBaseUrl must be a valid URL`, … like the published widget. */
-  constructor(config: StandaloneAuraloaderConfig);
-  /** Resolves once the WebAssembly module is loaded. Optional: every method waits for it. */
+  constructor(config: AuraloaderConfig);
+  /** auraloader: resolves once the WebAssembly module is loaded. Optional: every method waits for it. */
   static ready(): Promise<void>;
-  /** The current step. */
+  /** auraloader: the current state object (a fresh copy, as `onStateChange` gets it). */
   readonly state: UploaderState;
   /** Checks the container and fetches `GET /uploader/config`; rejects with an {@link AuraloaderError}. */
   init(): Promise<void>;
-  /** Renders the widget into its container (in a shadow root); rejects before `init()`. */
+  /** Renders the widget into its container, replacing what it held; rejects before `init()`. */
   mount(): Promise<void>;
   /** Uploads the studies listed; resolves when the upload is over (outcome through the callbacks). */
   upload(): Promise<void>;
@@ -242,39 +524,43 @@ export declare class StandaloneAuraloader {
   /** Returns to the start step. */
   reset(): Promise<void>;
   /** Removes a study (by Study Instance UID) before the upload. */
-  removeStudy(studyInstanceUid: string): Promise<void>;
-  /** Scans files as if they were dropped on the widget (an auraloader extra). */
+  removeStudy(uid: string): Promise<void>;
+  /** auraloader: scans files as if they were dropped on the widget. */
   addFiles(files: File[] | FileList): Promise<void>;
-  /** Unmounts, aborts requests and removes every listener; a new instance can mount in the same container. */
+  /** Unmounts (the container is left empty), aborts requests and removes every listener; a new instance can mount in the same container. */
   destroy(): void;
-}
-
-/** An axios-style request config, as `HmacSigner.sign` reads and extends it. */
-export interface SignableRequestConfig {
-  method?: string;
-  url?: string;
-  baseURL?: string;
-  headers?: Record<string, string>;
-  data?: unknown;
-}
-
-/** Fixed values for reproducible signatures (tests, examples). */
-export interface SignOptions {
-  /** Unix seconds. */
-  timestamp?: number;
-  /** A UUID v4. */
-  nonce?: string;
 }
 
 /** Signs Aura API requests with AURA-HMAC-SHA256. Backend only: the secret must never reach a browser. */
 export declare class HmacSigner {
   /** Throws `appId is required` / `appSecret is required`. */
   constructor(appId: string, appSecret: string);
-  /** Adds X-Aura-Timestamp, X-Aura-Nonce, Authorization (and Content-Type for a body) to `config.headers`. */
-  sign<T extends SignableRequestConfig>(config: T, options?: SignOptions): Promise<T & { headers: Record<string, string> }>;
+  /** Adds X-Aura-Timestamp, X-Aura-Nonce, Authorization (and Content-Type for a body) to `config.headers`; resolves to `config`. */
+  sign<T extends SignableRequest>(config: T, options?: SignOptions): Promise<T & { headers: Record<string, string> }>;
+  /** The credentials this signer uses. */
+  readonly credentials: HmacCredentials;
 }
 
+/** A new {@link HmacSigner}. */
 export declare function createSigner(appId: string, appSecret: string): HmacSigner;
 
-/** Resolves once the WebAssembly module is loaded. */
-export declare function ready(): Promise<unknown>;
+/** HMAC-SHA256 of `data` (UTF-8) with `key` (a string, UTF-8, or bytes), as lowercase hex. */
+export declare function hmacSha256(key: string | ArrayBuffer, data: string): Promise<string>;
+
+/** SHA-256 of `data` (UTF-8), as lowercase hex. */
+export declare function sha256(data: string): Promise<string>;
+
+/** A fresh UUID v4 (the nonce of a signature). */
+export declare function generateNonce(): string;
+
+/** `"AURA-HMAC-SHA256"` */
+export declare const ALGORITHM: "AURA-HMAC-SHA256";
+/** `"aura_request"` */
+export declare const SERVICE: "aura_request";
+/** The headers every signature covers. */
+export declare const REQUIRED_HEADERS: readonly ["host", "x-aura-nonce", "x-aura-timestamp"];
+
+/** auraloader: resolves once the WebAssembly module is loaded. */
+export declare function ready(): Promise<void>;
+
+export default StandaloneAuraloader;

@@ -5,6 +5,8 @@ import { webcrypto } from "node:crypto";
 import init, * as wasm from "./auraloader.js";
 import { createApi } from "./facade.js";
 
+export { ALGORITHM, SERVICE, REQUIRED_HEADERS, hmacSha256, sha256, generateNonce } from "./facade.js";
+
 // Node 18 has Web Crypto only under node:crypto; the signer's nonces need it.
 if (!globalThis.crypto) {
   globalThis.crypto = webcrypto;
@@ -17,3 +19,4 @@ const api = createApi(async () => {
 });
 
 export const { StandaloneAuraloader, HmacSigner, createSigner, ready } = api;
+export default StandaloneAuraloader;

@@ -160,7 +160,7 @@ fn scan(options: &BenchOptions) -> Result<(), String> {
     println!("\nbench: native scan (release build)");
     let native = native_scan(&root, &data)?;
 
-    build::build(&tools, &Options { dev: false })?;
+    build::build(&tools, &Options::BENCH)?;
     let page = scratch.0.join("page");
     let listed = bundle_page(&root, &page, &data)?;
     let selected: Vec<PathBuf> = listed.iter().map(|(path, _)| data.join(path)).collect();
@@ -366,7 +366,7 @@ pub(crate) fn browser_page(
         &server_bin,
         &addr,
         &scratch.join("server-data"),
-        &root.join("dist"),
+        &build::bench_dist(root),
     );
     server
         .arg("--static")

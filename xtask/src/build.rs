@@ -5,6 +5,11 @@
 //! - `dist/standalone-auraloader.js`: one classic script for a `<script>` tag,
 //!   the wasm inlined;
 //! - `dist/demo/`: the demo page.
+//!
+//! With `--bench-api` the same layout goes to `target/bench-dist/`, built
+//! with the widget's `bench-api` feature: the JS entry points of the
+//! benchmarks and package tests (`scanFiles`, `prepareStudy`,
+//! `startTusUploads`, …) are in that wasm only, never in `dist/`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,15 +22,36 @@ use crate::util::{self, copy, run_cmd, write};
 pub struct Options {
     /// Debug wasm, no wasm-opt: faster, bigger.
     pub dev: bool,
+    /// The bench and test build (`target/bench-dist/`, with the `bench-api`
+    /// feature) instead of the product (`dist/`).
+    pub bench_api: bool,
 }
 
 impl Options {
-    /// Parses `--dev`.
+    /// The product, optimised.
+    pub const PRODUCT: Self = Self {
+        dev: false,
+        bench_api: false,
+    };
+
+    /// The bench and test build, optimised as the product is.
+    pub const BENCH: Self = Self {
+        dev: false,
+        bench_api: true,
+    };
+
+    /// Parses `--dev` and `--bench-api`.
     pub fn from_args(args: &[String]) -> Self {
         Self {
             dev: args.iter().any(|a| a == "--dev"),
+            bench_api: args.iter().any(|a| a == "--bench-api"),
         }
     }
+}
+
+/// Where the bench and test build goes (`--bench-api`).
+pub fn bench_dist(root: &Path) -> PathBuf {
+    root.join("target/bench-dist")
 }
 
 /// Sets up the build tools, then builds.
@@ -37,8 +63,11 @@ pub fn run(options: &Options) -> Result<(), String> {
 /// Builds every artefact with tools already set up.
 pub fn build(tools: &Tools, options: &Options) -> Result<(), String> {
     let root = util::root();
-    let dist = root.join("dist");
-    let stage = root.join("target/js-stage");
+    let (dist, stage) = if options.bench_api {
+        (bench_dist(&root), root.join("target/js-stage-bench"))
+    } else {
+        (root.join("dist"), root.join("target/js-stage"))
+    };
     let profile = if options.dev { "debug" } else { "release" };
 
     let mut cargo = util::cargo();
@@ -52,6 +81,9 @@ pub fn build(tools: &Tools, options: &Options) -> Result<(), String> {
     ]);
     if !options.dev {
         cargo.arg("--release");
+    }
+    if options.bench_api {
+        cargo.args(["--features", "bench-api"]);
     }
     run_cmd(cargo.current_dir(&root))?;
     let wasm = root
@@ -120,6 +152,10 @@ pub fn build(tools: &Tools, options: &Options) -> Result<(), String> {
     copy_dir(&root.join("www/demo"), &demo)?;
     copy(&standalone, &demo.join("standalone-auraloader.js"))?;
 
+    if options.bench_api {
+        println!("build: bench and test build in {}", dist.display());
+        return Ok(());
+    }
     print_sizes(&[
         (
             "dist/npm/auraloader_bg.wasm",

@@ -34,7 +34,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .chrome
         .clone()
         .ok_or("Chromium is missing: set CHROME to its executable")?;
-    build::build(&tools, &Options { dev: false })?;
+    build::build(&tools, &Options::PRODUCT)?;
     let server = crate::serve::build_server()?;
     let xtask = std::env::current_exe()
         .map_err(|e| format!("cannot find the xtask binary for gen-study: {e}"))?;

@@ -22,7 +22,10 @@ pub fn demo(args: &[String]) -> Result<(), String> {
         .or_else(|| std::env::var("AURALOADER_ADDR").ok())
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let dev = args.iter().any(|a| a == "--dev");
-    build::run(&Options { dev })?;
+    build::run(&Options {
+        dev,
+        bench_api: false,
+    })?;
     let server = build_server()?;
     let root = util::root();
     let data_dir = root.join("target/demo-data");

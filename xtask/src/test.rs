@@ -139,6 +139,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "--package",
                 "auraloader",
                 "--all-targets",
+                "--features",
+                "bench-api",
                 "--target",
                 "wasm32-unknown-unknown",
                 "--",
@@ -146,6 +148,23 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 "warnings",
             ]);
             step(&mut clippy_wasm, &root)
+        });
+        timed("clippy (wasm, product)", &mut || {
+            // The product alone, without the bench entry points: nothing
+            // in it may be left unused.
+            let mut clippy_product = util::cargo();
+            clippy_product.args([
+                "clippy",
+                "--package",
+                "auraloader",
+                "--lib",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--",
+                "-D",
+                "warnings",
+            ]);
+            step(&mut clippy_product, &root)
         });
     }
 
@@ -166,7 +185,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut build_ok = false;
     if selection.needs_build() {
         timed("build", &mut || {
-            let built = build::build(&tools, &Options { dev: false });
+            // The product, and the bench and test build whose extra JS
+            // entry points some package tests drive.
+            let built = build::build(&tools, &Options::PRODUCT)
+                .and_then(|()| build::build(&tools, &Options::BENCH));
             build_ok = built.is_ok();
             Step {
                 counts: Counts::default(),
@@ -187,7 +209,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
             let mut node = Command::new(&tools.node);
             node.args(["--test", "--test-reporter=tap"])
                 .arg(root.join("tests/node"))
-                .env("AURALOADER_DIST", root.join("dist"));
+                .env("AURALOADER_DIST", root.join("dist"))
+                .env("AURALOADER_BENCH_DIST", build::bench_dist(&root));
             // tests/node/tus.test.mjs uploads to the dev server too.
             match crate::serve::build_server() {
                 Ok(server) => {
@@ -388,6 +411,9 @@ fn wasm_tests(tools: &Tools, root: &Path) -> Step {
             "ui_web",
             "--test",
             "a11y_web",
+            // scan_web and prepare_web drive the bench entry points too.
+            "--features",
+            "bench-api",
         ])
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",

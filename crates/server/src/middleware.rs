@@ -18,6 +18,16 @@ Tus-Resumable, Tus-Max-Size, Tus-Extension, Upload-Metadata, Upload-Expires, Ret
 pub const ALLOW_HEADERS: &str = "Authorization, Content-Type, Upload-Length, Upload-Offset, \
 Tus-Resumable, Upload-Metadata, Upload-Defer-Length, Upload-Checksum, X-Request-ID, X-Api-Key";
 
+/// Headers a browser may send cross-origin to `POST /api/auth/exchange`:
+/// the signing headers too, so that a page that signs the exchange itself
+/// (the published widget's example page does, for demonstration) can send
+/// it from an allowed origin.
+pub const ALLOW_HEADERS_EXCHANGE: &str =
+    "Authorization, Content-Type, X-Api-Key, X-Aura-Timestamp, X-Aura-Nonce, X-Request-ID";
+
+/// The path of the token exchange.
+const EXCHANGE_PATH: &str = "/api/auth/exchange";
+
 /// Methods a browser may use cross-origin.
 pub const ALLOW_METHODS: &str = "GET, POST, PATCH, HEAD, DELETE, OPTIONS";
 
@@ -50,6 +60,7 @@ pub(crate) async fn cors(State(state): State<AppState>, request: Request, next: 
             .headers()
             .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
     if preflight {
+        let exchange = request.uri().path() == EXCHANGE_PATH;
         let mut response = StatusCode::NO_CONTENT.into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -66,7 +77,11 @@ pub(crate) async fn cors(State(state): State<AppState>, request: Request, next: 
             );
             headers.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static(ALLOW_HEADERS),
+                HeaderValue::from_static(if exchange {
+                    ALLOW_HEADERS_EXCHANGE
+                } else {
+                    ALLOW_HEADERS
+                }),
             );
             headers.insert(
                 header::ACCESS_CONTROL_MAX_AGE,

@@ -465,6 +465,52 @@ async fn cors_preflight_allows_the_trunk_origin_with_the_tus_headers() {
 }
 
 #[tokio::test]
+async fn cors_preflight_of_the_exchange_allows_the_signing_headers() {
+    let h = Harness::new();
+    let preflight = |path: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri(path)
+            .header("origin", "http://127.0.0.1:8081")
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type, x-api-key, x-aura-nonce, x-aura-timestamp",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let answer = h.send(preflight("/api/auth/exchange")).await;
+    assert!(answer.status.is_success());
+    assert_eq!(
+        answer.header("access-control-allow-origin"),
+        Some("http://127.0.0.1:8081")
+    );
+    let allowed = answer
+        .header("access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    for name in [
+        "authorization",
+        "content-type",
+        "x-api-key",
+        "x-aura-timestamp",
+        "x-aura-nonce",
+    ] {
+        assert!(allowed.contains(name), "{name} not allowed: {allowed}");
+    }
+    let other = h.send(preflight("/api/uploader/config")).await;
+    let allowed = other
+        .header("access-control-allow-headers")
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        !allowed.contains("x-aura-nonce"),
+        "signing headers only where a signature is checked: {allowed}"
+    );
+}
+
+#[tokio::test]
 async fn cors_responses_expose_the_tus_headers_to_allowed_origins_only() {
     let h = Harness::new();
     let token = h.token().await;

@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use auraloader_core::tus::{FailureKind, HttpRequest, HttpResponse, Method};
-use js_sys::{Function, Promise};
+use js_sys::Promise;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -313,43 +313,4 @@ fn send_fetch(request: &HttpRequest, report: Report) -> Result<InFlight, Failure
         kind: Kind::Fetch { controller },
         done,
     })
-}
-
-/// A pending `setTimeout`, cleared when dropped.
-pub struct Timer {
-    handle: JsValue,
-    _callback: Closure<dyn FnMut()>,
-}
-
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_name = setTimeout, catch)]
-    fn set_timeout(handler: &Function, ms: i32) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    fn clear_timeout(handle: &JsValue);
-}
-
-impl Timer {
-    /// Calls `callback` once after `ms` milliseconds (capped at ~24 days).
-    pub fn new(ms: u64, callback: impl FnOnce() + 'static) -> Result<Self, JsValue> {
-        let callback = Closure::once(callback);
-        let ms = i32::try_from(ms).unwrap_or(i32::MAX);
-        let handle = set_timeout(callback.as_ref().unchecked_ref(), ms)?;
-        Ok(Self {
-            handle,
-            _callback: callback,
-        })
-    }
-}
-
-impl Drop for Timer {
-    fn drop(&mut self) {
-        clear_timeout(&self.handle);
-    }
-}
-
-impl std::fmt::Debug for Timer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Timer")
-    }
 }

@@ -140,7 +140,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     } else {
         None
     };
-    build::build(&tools, &Options { dev: false })?;
+    build::build(&tools, &Options::BENCH)?;
     let load_start = load_average();
     let mut node = Command::new(&tools.node);
     node.arg(root.join("www/bench/tus.mjs"))
@@ -155,7 +155,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             .args(["--study-method", study.method]);
     }
     node.env("CHROME", &chrome)
-        .env("AURALOADER_DIST", root.join("dist"))
+        .env("AURALOADER_DIST", build::bench_dist(&root))
         .current_dir(&root)
         .stdout(Stdio::piped());
     println!("\n$ {}", util::describe(&node));

@@ -169,7 +169,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         });
     }
 
-    build::build(&tools, &Options { dev: false })?;
+    build::build(&tools, &Options::BENCH)?;
     let page = scratch.0.join("page");
     bundle_bench_page(&root, &page, "zip")?;
     let manifest: Vec<Value> = sets

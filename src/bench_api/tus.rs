@@ -16,10 +16,10 @@ use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use super::prepare::PreparedZip;
 use crate::browser::body::BodySource;
 use crate::browser::storage::LocalStorageFingerprintStore;
 use crate::browser::tus::{describe_event, DriverConfig, DriverEvent, DriverUpload, TusDriver};
-use crate::prepare::PreparedZip;
 
 /// The options of `startTusUploads`, besides `uploads`.
 #[derive(Debug, Deserialize)]
