@@ -508,6 +508,22 @@ export function assertErrorShape(error, { code, statusCode, context = "upload" }
   assert.equal(error.statusCode, statusCode);
 }
 
+/**
+ * Drops the folder `dir` (an absolute path) on the element of `locator`
+ * through the page's CDP session `cdp`: Input.dispatchDragEvent with the
+ * path as the dragged file, so the page receives a real drop whose item is
+ * a FileSystemDirectoryEntry of the real tree.
+ */
+export async function dropFolderOn(cdp, locator, dir) {
+  const box = await locator.boundingBox();
+  assert.ok(box, "the drop zone is on screen");
+  const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
+  const data = { items: [], files: [dir], dragOperationsMask: 1 };
+  for (const type of ["dragEnter", "dragOver", "drop"]) {
+    await cdp.send("Input.dispatchDragEvent", { type, ...at, data });
+  }
+}
+
 /** Launches headless Chromium (the machine's, from $CHROME). */
 export function launchBrowser() {
   return launchChromium();
@@ -599,13 +615,7 @@ export class WidgetPage {
    * page; on file:// Chromium refuses readEntries).
    */
   async dropFolder(dir) {
-    const box = await this.locator(".aul-dropzone").boundingBox();
-    assert.ok(box, "the drop zone is on screen");
-    const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
-    const data = { items: [], files: [dir], dragOperationsMask: 1 };
-    for (const type of ["dragEnter", "dragOver", "drop"]) {
-      await this.cdp.send("Input.dispatchDragEvent", { type, ...at, data });
-    }
+    await dropFolderOn(this.cdp, this.locator(".aul-dropzone"), dir);
   }
 
   /** The step the widget shows (`data-step`). */

@@ -46,7 +46,7 @@ function check(source) {
 }
 
 const PRELUDE = `
-import { StandaloneAuraloader, type AuraloaderError, type StudyInfo, type UploadResult, type UploaderState } from "auraloader";
+import { StandaloneAuraloader, type AuraloaderError, type StudyInfo, type UploadResult, type UploaderState, type UploaderStep } from "auraloader";
 declare const token: string;
 declare function saveIds(id: string, ids: string[]): void;
 `;
@@ -101,7 +101,8 @@ test("wrong configs, callbacks and results are type errors", () => {
     ["an unknown theme", `new StandaloneAuraloader({ apiToken: "k", apiBaseUrl: "u", uploadToken: token, containerId: "c", theme: "purple" });`],
     ["an unknown string key", `new StandaloneAuraloader({ apiToken: "k", apiBaseUrl: "u", uploadToken: token, containerId: "c", strings: { titel: "x" } });`],
     ["a callback of the wrong type", `new StandaloneAuraloader({ apiToken: "k", apiBaseUrl: "u", uploadToken: token, containerId: "c", callbacks: { onStateChange: (s: number) => s } });`],
-    ["a made-up state", `const s: UploaderState = "done";`],
+    ["a made-up step", `const s: UploaderStep = "done";`],
+    ["a state without a published field", `const s: UploaderState = { step: "start", totalFiles: 0, studiesCount: 0, seriesCount: 0, studies: [], complete: false, studyId: "", zipping: false, errorMessage: "" };`],
     ["a made-up result field", `const f = (r: UploadResult) => r.studyIds;`],
     ["a made-up error code", `const f = (e: AuraloaderError) => e.code === "oops";`],
   ];
