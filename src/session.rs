@@ -28,11 +28,12 @@ use crate::browser::timer::Timer;
 use crate::pipeline::{
     EventSink, PipelineError, PipelineEvent, PipelineOptions, StudyJob, UploadJob, UploadPipeline,
 };
-use crate::published::{due, Due, Snapshot, StateObjects};
+use crate::published::StateObjects;
 use crate::ui::state::{rows_of, ScanCounts, SkippedRow};
 use crate::ui::theme::STYLE;
 use crate::ui::{Action, App, AppProps, Command, Failure, FileSource, State, Step, Strings, Theme};
 use crate::upload::{TusPipeline, DESTROYED};
+use auraloader_core::session::published::{due, Due, Snapshot};
 
 /// The host page's configuration, as passed to `new StandaloneAuraloader(config)`.
 #[derive(Debug, Clone, Deserialize)]

@@ -12,11 +12,12 @@ mod pending;
 mod processing;
 pub mod progress_bar;
 mod skipped_list;
-pub mod state;
 pub mod strings;
 mod study_table;
 pub mod theme;
 mod uploading;
+
+pub use auraloader_core::session::state;
 
 pub use app::{announcement, App, AppProps};
 pub use command::{Command, FileSource};

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod patient;
 pub mod scan;
+pub mod session;
 pub mod study;
 #[cfg(feature = "synth")]
 pub mod synth;

@@ -1,13 +1,14 @@
-//! The widget's state and its reducer: every step of the published widget
-//! (`start` → `processing` → `pending` → `uploading` → `complete` / `error` /
-//! `cancelled`) and what each shows. Plain data, no DOM: the components render
-//! it, the session ([`crate::session`]) feeds it [`Action`]s from the scan, the
-//! Aura API and the upload pipeline, and it is unit-tested natively.
+//! The upload session's state and its reducer: every step of the published
+//! widget (`start` → `processing` → `pending` → `uploading` → `complete` /
+//! `error` / `cancelled`) and what each shows. Plain data: the
+//! [`UploadSession`](super::UploadSession) feeds it [`Action`]s from the
+//! scan, the Aura API, the preparation and the transfers; the widget renders
+//! it and the CLI prints it.
 
 use std::rc::Rc;
 
-use auraloader_core::patient::PatientWarning;
-use auraloader_core::study::{Grouping, Study, StudyInfo};
+use crate::patient::PatientWarning;
+use crate::study::{Grouping, Study, StudyInfo};
 
 /// The widget's step, named as `onStateChange` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -593,7 +594,6 @@ fn without_study(warning: PatientWarning, uid: &str) -> Option<PatientWarning> {
             (!study_uids.is_empty())
                 .then_some(PatientWarning::ContextMismatch { study_uids, fields })
         }
-        other => Some(other),
     }
 }
 
@@ -614,7 +614,7 @@ pub fn rows_of(grouping: &Grouping) -> (Vec<StudyRow>, Vec<SkippedRow>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auraloader_core::patient::PatientField;
+    use crate::patient::PatientField;
 
     fn row(uid: &str, bytes: u64) -> StudyRow {
         StudyRow {
